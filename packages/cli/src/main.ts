@@ -1,0 +1,29 @@
+import { isMedTrustError } from '@medtrust/core';
+import { Command, CommanderError } from 'commander';
+import { registerInit } from './commands/init-command.ts';
+import { registerServe } from './commands/serve-command.ts';
+import { registerToken } from './commands/token-command.ts';
+import { createContext } from './context.ts';
+import { type Output, processOutput } from './output.ts';
+
+/** Runs the `medtrust` command; returns the exit code. */
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env, output: Output = processOutput): Promise<number> {
+  const ctx = createContext(env, output);
+  const program = new Command('medtrust').description('MedTrust device trust platform').exitOverride()
+    .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()) });
+  registerInit(program, ctx);
+  registerServe(program, ctx);
+  registerToken(program, ctx);
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (isMedTrustError(e)) {
+      output.err(`error ${e.code}: ${e.message}`);
+      return 2;
+    }
+    output.err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}

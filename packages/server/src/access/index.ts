@@ -1,0 +1,11 @@
+export { TokenService } from './token-service.ts';
+export type { CreatedToken } from './token-service.ts';
+export { TenantService, OPERATOR_TENANT_NAME } from './tenant-service.ts';
+export { AccessError, accessErrors } from './errors.ts';
+export type { AccessErrorCode } from './errors.ts';
+export { ROLES, PERMISSIONS, isRole, roleHas } from './roles.ts';
+export type { Role, Permission } from './roles.ts';
+export { actorOf } from './principal.ts';
+export type { Principal } from './principal.ts';
+export { accessMigrations } from './migrations.ts';
+export type { AccessTables } from './tables.ts';

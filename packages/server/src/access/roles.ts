@@ -1,0 +1,29 @@
+/** Roles of people and services (docs/access.md holds the matrix as a table). */
+export const ROLES = ['operator-admin', 'security-analyst', 'release-manager', 'hospital-admin', 'biomed', 'clinician', 'auditor', 'device'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(s: string): s is Role {
+  return (ROLES as readonly string[]).includes(s);
+}
+
+/**
+ * Every permission the platform checks, and the roles that hold it. The one place where access
+ * is decided for REST, FHIR, live streams and the CLI.
+ */
+export const PERMISSIONS = {
+  'token:create': ['operator-admin', 'hospital-admin'],
+  'tenant:manage': ['operator-admin'],
+  'device:read': ['operator-admin', 'security-analyst', 'release-manager', 'hospital-admin', 'biomed', 'clinician', 'auditor'],
+  'device:provision': ['operator-admin'],
+  'device:manage': ['operator-admin', 'hospital-admin', 'biomed'],
+  'certificate:read': ['operator-admin', 'security-analyst', 'hospital-admin', 'biomed', 'auditor'],
+  'certificate:revoke': ['operator-admin', 'security-analyst', 'hospital-admin', 'biomed'],
+  'enroll-token:create': ['operator-admin', 'hospital-admin', 'biomed'],
+  'audit:read': ['operator-admin', 'security-analyst', 'auditor'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export function roleHas(role: Role, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly Role[]).includes(role);
+}

@@ -1,0 +1,22 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../../schema.ts';
+
+// int8 (bigint) columns hold millisecond timestamps and counters, all far below 2^53: read them
+// as numbers so both dialects return the same types.
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- pg types its parsers as any
+    return pg.types.getTypeParser(oid, format);
+  },
+} as typeof pg.types;
+
+/** Opens a pooled PostgreSQL connection. */
+export function openPostgresDatabase(url: string, maxConnections = 10): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, types: pgTypes });
+  // A pool error on an idle client (server restart) must not crash the process; the next query
+  // gets a fresh connection.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,2 @@
+export { deviceMigrations } from './migrations.ts';
+export type { DeviceTables, DeviceTable } from './tables.ts';

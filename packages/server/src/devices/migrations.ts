@@ -1,0 +1,25 @@
+import type { DomainMigration } from '../db/index.ts';
+
+export const deviceMigrations: readonly DomainMigration[] = [
+  {
+    name: '20261123-05-devices-init',
+    async up(db, t) {
+      await db.schema.createTable('device')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('serial', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('hardware_revision', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenant.id'))
+        .addColumn('site_id', 'text', (c) => c.references('tenant.id'))
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('firmware_version', 'text')
+        .addColumn('batch_id', 'text')
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('updated_at', t.int64, (c) => c.notNull())
+        .addUniqueConstraint('device_model_serial', ['model', 'serial'])
+        .execute();
+      await db.schema.createIndex('device_serial').on('device').column('serial').execute();
+      await db.schema.createIndex('device_tenant_state').on('device').columns(['tenant_id', 'state']).execute();
+    },
+  },
+];

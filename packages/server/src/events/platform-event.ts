@@ -1,0 +1,12 @@
+/**
+ * Things that happen later and concern other domains. Published on the cluster event bus, so
+ * every node (and a server beside a CLI command) hears them. Add a variant per new event kind.
+ */
+export type PlatformEvent =
+  | { readonly kind: 'certificate.revoked'; readonly serial: string; readonly caName: string; readonly deviceId: string | null; readonly reason: number }
+  | { readonly kind: 'certificate.issued'; readonly serial: string; readonly caName: string; readonly deviceId: string | null }
+  | { readonly kind: 'device.state-changed'; readonly deviceId: string; readonly from: string; readonly to: string }
+  | { readonly kind: 'crl.updated'; readonly caName: string; readonly crlNumber: number };
+
+export type PlatformEventKind = PlatformEvent['kind'];
+export type EventOf<K extends PlatformEventKind> = Extract<PlatformEvent, { kind: K }>;

@@ -1,0 +1,66 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { Histogram } from 'prom-client';
+import { handleError } from './error-handler.ts';
+
+/** A domain's routes: registered on the app with whatever services the domain needs. */
+export type RouteModule = (app: FastifyInstance) => void | Promise<void>;
+
+export interface HttpAppOptions {
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  /** Resolves when the platform is ready to serve (database reachable, CA loaded). */
+  readonly ready: () => Promise<boolean>;
+  readonly routes: readonly RouteModule[];
+  readonly version: string;
+  /** TLS options: serve HTTPS (the device-facing :8443 listener) instead of HTTP. */
+  readonly https?: HttpsServerOptions;
+  readonly bodyLimitBytes?: number;
+}
+
+/** The REST/OpenAPI application on :8080; domains add their routes as modules. */
+export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    // Per-request log lines would cost the device hot paths; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
+    ...(opts.https ? { https: opts.https } : {}),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  } as FastifyServerOptions) as unknown as FastifyInstance;
+  app.decorateRequest('principal', undefined);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: String(request.id) } });
+  });
+
+  const duration = new Histogram({ name: 'medtrust_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'status'], registers: [opts.metrics], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2] });
+  app.addHook('onResponse', async (request, reply) => {
+    duration.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'MedTrust API', version: opts.version, description: 'Device trust platform for connected medical devices. Errors have the shape `{ error: { code, message, details, requestId } }`; codes are listed in docs/errors.md.' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API token from `medtrust token create` (data/admin-token on first start).' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness: the process is serving', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { tags: ['ops'], summary: 'Readiness: database reachable and CA loaded' } }, async (_req, reply) => {
+    const ok = await opts.ready().catch(() => false);
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
+    return reply.header('content-type', opts.metrics.contentType).send(await opts.metrics.metrics());
+  });
+
+  for (const r of opts.routes) await r(app);
+  return app;
+}

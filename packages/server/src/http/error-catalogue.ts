@@ -1,0 +1,17 @@
+import { coreErrors, type ErrorSpec } from '@medtrust/core';
+import { accessErrors } from '../access/index.ts';
+import { pkiErrors } from '../pki/index.ts';
+
+/**
+ * Every error code the platform answers with, its HTTP status and its docs line.
+ * docs/errors.md is checked against this table by a test.
+ */
+export const errorCatalogue: Readonly<Record<string, ErrorSpec>> = Object.freeze({
+  ...coreErrors,
+  ...accessErrors,
+  ...pkiErrors,
+});
+
+export function statusOf(code: string): number {
+  return errorCatalogue[code]?.status ?? 500;
+}

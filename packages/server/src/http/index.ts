@@ -1,0 +1,6 @@
+export { buildHttpApp } from './build-http-app.ts';
+export type { RouteModule, HttpAppOptions } from './build-http-app.ts';
+export { errorCatalogue, statusOf } from './error-catalogue.ts';
+export { requirePermission, authenticateRequest, bearerSecurity } from './auth.ts';
+export type { ErrorBody } from './error-handler.ts';
+export { renderErrorsDoc } from './errors-doc.ts';

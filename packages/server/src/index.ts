@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+
+export { Platform, VERSION, ADMIN_TOKEN_FILE } from './platform/index.ts';
+export type { PlatformServices, InitResult, Listening } from './platform/index.ts';
+export { loadConfig } from './config/index.ts';
+export type { Config } from './config/index.ts';
+export { createLogger } from './logging/index.ts';
+export { errorCatalogue } from './http/index.ts';

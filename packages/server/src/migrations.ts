@@ -1,0 +1,17 @@
+import { accessMigrations } from './access/migrations.ts';
+import { auditMigrations } from './audit/migrations.ts';
+import type { DomainMigration } from './db/index.ts';
+import { deviceMigrations } from './devices/migrations.ts';
+import { eventMigrations } from './events/migrations.ts';
+import { jobMigrations } from './jobs/migrations.ts';
+import { pkiMigrations } from './pki/migrations.ts';
+
+/** Every domain's migrations; the migrator applies them in name order. */
+export const allMigrations: readonly DomainMigration[] = [
+  ...accessMigrations,
+  ...auditMigrations,
+  ...eventMigrations,
+  ...jobMigrations,
+  ...deviceMigrations,
+  ...pkiMigrations,
+];

@@ -1,0 +1,116 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { type Clock, systemClock } from '@medtrust/core';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { TenantService, TokenService } from '../access/index.ts';
+import { type AuditLog, DbAuditLog } from '../audit/index.ts';
+import type { Config } from '../config/index.ts';
+import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type SqlDialectName } from '../db/index.ts';
+import { DbEventBus } from '../events/index.ts';
+import { buildHttpApp, type RouteModule } from '../http/index.ts';
+import { JobRunner } from '../jobs/index.ts';
+import { createLogger, type Logger } from '../logging/index.ts';
+import { allMigrations } from '../migrations.ts';
+import { ensureAdminToken } from './admin-token.ts';
+
+export const VERSION = '0.1.0';
+
+/** Everything a command or route may use, built once per process. */
+export interface PlatformServices {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly db: Kysely<Database>;
+  readonly dialect: SqlDialectName;
+  readonly audit: AuditLog;
+  readonly events: DbEventBus;
+  readonly tenants: TenantService;
+  readonly tokens: TokenService;
+  readonly jobs: JobRunner;
+  readonly metrics: Registry;
+}
+
+export interface InitResult {
+  readonly operatorTenantId: string;
+  readonly adminTokenPath: string;
+  readonly adminTokenCreated: boolean;
+}
+
+export interface Listening {
+  readonly httpUrl: string;
+}
+
+/**
+ * The platform process: opens storage, builds the domain services, and (on `start`) listens.
+ * CLI commands open it too, without listening, to act on the same data dir.
+ */
+export class Platform {
+  readonly services: PlatformServices;
+  readonly #handle: DatabaseHandle;
+  #http: FastifyInstance | undefined;
+
+  private constructor(services: PlatformServices, handle: DatabaseHandle) {
+    this.services = services;
+    this.#handle = handle;
+  }
+
+  /** Opens the data dir and database and applies pending migrations. */
+  static async open(opts: { config: Config; logger?: Logger; clock?: Clock }): Promise<Platform> {
+    const { config } = opts;
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const logger = opts.logger ?? createLogger({ level: config.logLevel });
+    const clock = opts.clock ?? systemClock;
+    const handle = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    await migrateToLatest(handle.db, handle.dialect, allMigrations);
+    const db = handle.db;
+    const audit = new DbAuditLog({ db, dialect: handle.dialect, clock });
+    const events = new DbEventBus({ db, clock });
+    events.onError = (e) => logger.error({ err: e }, 'event handler failed');
+    const metrics = new Registry();
+    const services: PlatformServices = {
+      config, logger, clock, db, dialect: handle.dialect, audit, events, metrics,
+      tenants: new TenantService({ db, clock }),
+      tokens: new TokenService({ db, audit, clock }),
+      jobs: new JobRunner({ db, clock, holder: events.origin, logger }),
+    };
+    return new Platform(services, handle);
+  }
+
+  /** Idempotent first-time set-up: operator tenant and admin token. */
+  async init(): Promise<InitResult> {
+    const s = this.services;
+    const operatorTenantId = await s.tenants.ensureOperator();
+    const admin = await ensureAdminToken({ dataDir: s.config.dataDir, tokens: s.tokens, operatorTenantId });
+    if (admin.created) await s.audit.append({ actor: 'system', action: 'platform.initialised', tenantId: operatorTenantId, details: { adminTokenPath: admin.path } });
+    return { operatorTenantId, adminTokenPath: admin.path, adminTokenCreated: admin.created };
+  }
+
+  /** Initialises if needed, then listens on the configured ports. */
+  async start(): Promise<Listening> {
+    const s = this.services;
+    await this.init();
+    collectDefaultMetrics({ register: s.metrics });
+    const routes: RouteModule[] = [];
+    this.#http = await buildHttpApp({
+      logger: s.logger, metrics: s.metrics, version: VERSION, routes,
+      ready: async () => {
+        await s.db.selectFrom('tenant').select('id').limit(1).execute();
+        return true;
+      },
+    });
+    await this.#http.listen({ host: s.config.bindHost, port: s.config.httpPort });
+    const port = (this.#http.server.address() as AddressInfo).port;
+    await s.events.start();
+    s.jobs.start();
+    return { httpUrl: `http://${s.config.bindHost}:${port}` };
+  }
+
+  async stop(): Promise<void> {
+    this.services.jobs.stop();
+    this.services.events.stop();
+    await this.#http?.close();
+    await this.#handle.close();
+  }
+}
