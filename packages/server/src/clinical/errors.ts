@@ -1,0 +1,15 @@
+import { defineErrors, MedTrustError } from '@medtrust/core';
+
+/** Clinical safety codes: drug library, command limits, approvals. */
+export const clinicalErrors = defineErrors({
+  DRUG_LIBRARY_INVALID: { status: 400, meaning: 'The drug library file has rows or fields that do not validate; `details.problems` lists them by row.', fix: 'Correct the rows named and import again; the previous library version stays in force.' },
+  DRUG_NOT_IN_LIBRARY: { status: 422, meaning: 'The drug (or concentration) is not in the active library for the care area.', fix: 'Choose a drug from the care area\'s library, or have pharmacy add it.' },
+  COMMAND_UNKNOWN: { status: 400, meaning: 'The device class does not declare this command, or a parameter is missing or not a number.', fix: 'Use a command and parameters the device class declares (GET its command specs).' },
+  LIMIT_HARD_EXCEEDED: { status: 422, meaning: 'A value is beyond a hard limit of the drug library or device class; it cannot be overridden.', fix: 'Program a value inside the hard limits.' },
+  OVERRIDE_REASON_REQUIRED: { status: 409, meaning: 'A value is beyond a soft limit and needs an override reason.', fix: 'Confirm the value with `override.reason`, or program a value inside the soft limits.' },
+  SECOND_APPROVAL_REQUIRED: { status: 409, meaning: 'A high-alert drug beyond a soft limit needs a second clinician\'s approval.', fix: 'Have a second clinician (not the requester) approve the command.' },
+  RATE_JUMP_CONFIRMATION_REQUIRED: { status: 409, meaning: 'The new rate is about 10x or 100x the running rate (a stuck key or misplaced decimal?).', fix: 'Check the value; if intended, resend with `confirmRateJump: true`.' },
+});
+
+export type ClinicalErrorCode = keyof typeof clinicalErrors;
+export class ClinicalError extends MedTrustError<ClinicalErrorCode> {}
