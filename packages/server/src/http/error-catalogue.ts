@@ -1,4 +1,4 @@
-import { coreErrors, type ErrorSpec } from '@medtrust/core';
+import { commandErrors, coreErrors, type ErrorSpec } from '@medtrust/core';
 import { accessErrors } from '../access/index.ts';
 import { clinicalErrors } from '../clinical/index.ts';
 import { pkiErrors } from '../pki/index.ts';
@@ -9,6 +9,7 @@ import { pkiErrors } from '../pki/index.ts';
  */
 export const errorCatalogue: Readonly<Record<string, ErrorSpec>> = Object.freeze({
   ...coreErrors,
+  ...commandErrors,
   ...accessErrors,
   ...clinicalErrors,
   ...pkiErrors,
