@@ -5,6 +5,8 @@ import { deviceMigrations } from './devices/migrations.ts';
 import { eventMigrations } from './events/migrations.ts';
 import { jobMigrations } from './jobs/migrations.ts';
 import { pkiMigrations } from './pki/migrations.ts';
+import { telemetryMigrations } from './telemetry/migrations.ts';
+import { updateMigrations } from './updates/migrations.ts';
 
 /** Every domain's migrations; the migrator applies them in name order. */
 export const allMigrations: readonly DomainMigration[] = [
@@ -14,4 +16,6 @@ export const allMigrations: readonly DomainMigration[] = [
   ...jobMigrations,
   ...deviceMigrations,
   ...pkiMigrations,
+  ...telemetryMigrations,
+  ...updateMigrations,
 ];

@@ -1,7 +1,11 @@
 import { commandErrors, coreErrors, type ErrorSpec } from '@medtrust/core';
 import { accessErrors } from '../access/index.ts';
 import { clinicalErrors } from '../clinical/index.ts';
+import { gatewayErrors } from '../gateway/index.ts';
 import { pkiErrors } from '../pki/index.ts';
+import { telemetryErrors } from '../telemetry/index.ts';
+// errors.ts directly: updates/index.ts imports http (routes), which would make a cycle.
+import { updateErrors } from '../updates/errors.ts';
 
 /**
  * Every error code the platform answers with, its HTTP status and its docs line.
@@ -13,6 +17,9 @@ export const errorCatalogue: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...accessErrors,
   ...clinicalErrors,
   ...pkiErrors,
+  ...gatewayErrors,
+  ...telemetryErrors,
+  ...updateErrors,
 });
 
 export function statusOf(code: string): number {

@@ -1,0 +1,2 @@
+export { gatewayErrors, GatewayError } from './errors.ts';
+export type { GatewayErrorCode } from './errors.ts';

@@ -1,0 +1,14 @@
+export { telemetryErrors, TelemetryError } from './errors.ts';
+export type { TelemetryErrorCode } from './errors.ts';
+export { PROTOCOL_VERSION, METRICS, INFUSION_ALARMS, INFUSION_STATES, samplesOf } from './device-message.ts';
+export type { DeviceMessage, DeviceMessageKind, Metric, Sample, Vitals, InfusionStatus, DeviceHealth } from './device-message.ts';
+export { MessageValidator, DEFAULT_BACKFILL_WINDOW_MS, DEFAULT_MAX_FUTURE_SKEW_MS, DEFAULT_MAX_MESSAGE_BYTES } from './message-validator.ts';
+export type { Validation, MessageValidatorOptions } from './message-validator.ts';
+export { TelemetryStore } from './telemetry-store.ts';
+export type { IngestItem, IngestOutcome, TelemetryStoreOptions } from './telemetry-store.ts';
+export { TelemetryQuery } from './telemetry-query.ts';
+export type { SeriesPoint, SeriesRequest, StoredMessage } from './telemetry-query.ts';
+export { PresenceService, DEFAULT_HEARTBEAT_INTERVAL_MS } from './presence-service.ts';
+export type { Presence, PresenceStatus, ConnectionRecord } from './presence-service.ts';
+export { telemetryMigrations } from './migrations.ts';
+export type { TelemetryTables } from './tables.ts';
