@@ -19,6 +19,8 @@ export const pkiErrors = defineErrors({
   CA_KEY_LOCKED: { status: 503, meaning: 'A CA private key cannot be used: wrong master key, or the HSM token is absent or locked.', fix: 'Set MEDTRUST_MASTER_KEY (or the PKCS#11 PIN) to the value used at init.' },
   KEYSTORE_FAILURE: { status: 500, meaning: 'The key store failed to create, read or use a key.', fix: 'Check the key store directory permissions or the HSM; see the server log.' },
   KEY_NOT_FOUND: { status: 500, meaning: 'A key referenced by the database is not in the key store.', fix: 'Restore the key store that belongs to this database, or re-initialise.' },
+  KEY_ALGORITHM_UNSUPPORTED: { status: 500, meaning: 'The key store (HSM) does not offer the mechanisms for this key algorithm, or holds a key of a type the platform does not use.', fix: 'Choose ec-p256, ec-p384 or rsa-2048/3072, or use an HSM that supports the algorithm (see docs/hsm.md).' },
+  KEY_LABEL_TAKEN: { status: 409, meaning: 'A key with this label already exists in the key store.', fix: 'Load the existing key by its ref, or remove it from the key store before generating again.' },
   ENROLL_UNAUTHORIZED: { status: 401, meaning: 'EST enrolment needs an IDevID client certificate or a valid one-time enrolment secret (HTTP Basic).', fix: 'Present the device IDevID over TLS, or create a secret with `medtrust enroll-token create`.' },
   ENROLL_SECRET_USED: { status: 401, meaning: 'The one-time enrolment secret was already used or has expired.', fix: 'Create a new secret with `medtrust enroll-token create`.' },
   DEVICE_UNKNOWN: { status: 404, meaning: 'The device is not in the registry.', fix: 'Provision the device first (`medtrust factory provision`).' },
