@@ -19,4 +19,20 @@ export const auditMigrations: readonly DomainMigration[] = [
       await db.schema.createIndex('audit_entry_target').on('audit_entry').columns(['target', 'seq']).execute();
     },
   },
+  {
+    name: '20261123-30-audit-checkpoint',
+    async up(db, t) {
+      await db.schema.createTable('audit_checkpoint')
+        .addColumn('tree_size', t.int64, (c) => c.primaryKey())
+        .addColumn('root_hash', t.binary, (c) => c.notNull())
+        .addColumn('at', t.int64, (c) => c.notNull())
+        .addColumn('signature', t.binary, (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('frontier', t.binary, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_entry_action').on('audit_entry').columns(['action', 'seq']).execute();
+      await db.schema.createIndex('audit_entry_tenant').on('audit_entry').columns(['tenant_id', 'seq']).execute();
+    },
+  },
 ];

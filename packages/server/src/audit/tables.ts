@@ -17,6 +17,23 @@ export interface AuditEntryTable {
   hash: Buffer;
 }
 
+/** A signed Merkle checkpoint over entries 1..tree_size (docs/audit.md). */
+export interface AuditCheckpointTable {
+  /** Number of entries covered: seq 1..tree_size. */
+  tree_size: number;
+  /** RFC 9162 Merkle Tree Hash over the entry hashes. */
+  root_hash: Buffer;
+  at: number;
+  /** Signature over the checkpoint note (`checkpointNote`), by the key `key_id` names. */
+  signature: Buffer;
+  /** Hex SHA-256 of the signing key's SubjectPublicKeyInfo DER. */
+  key_id: string;
+  algorithm: string;
+  /** The compact range (perfect-subtree roots) so the next checkpoint resumes without rereading. */
+  frontier: Buffer;
+}
+
 export interface AuditTables {
   audit_entry: AuditEntryTable;
+  audit_checkpoint: AuditCheckpointTable;
 }

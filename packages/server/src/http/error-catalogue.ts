@@ -1,5 +1,7 @@
 import { commandErrors, coreErrors, type ErrorSpec } from '@medtrust/core';
-import { accessErrors } from '../access/index.ts';
+// errors.ts directly: access/ and audit/ export routes that import http, which would make a cycle.
+import { accessErrors } from '../access/errors.ts';
+import { auditErrors } from '../audit/errors.ts';
 import { clinicalErrors } from '../clinical/index.ts';
 import { gatewayErrors } from '../gateway/index.ts';
 import { pkiErrors } from '../pki/index.ts';
@@ -15,6 +17,7 @@ export const errorCatalogue: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...coreErrors,
   ...commandErrors,
   ...accessErrors,
+  ...auditErrors,
   ...clinicalErrors,
   ...pkiErrors,
   ...gatewayErrors,
