@@ -1,5 +1,6 @@
 import { isMedTrustError } from '@medtrust/core';
 import { Command, CommanderError } from 'commander';
+import { registerEnrollToken } from './commands/enroll-token-command.ts';
 import { registerInit } from './commands/init-command.ts';
 import { registerServe } from './commands/serve-command.ts';
 import { registerToken } from './commands/token-command.ts';
@@ -14,6 +15,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerInit(program, ctx);
   registerServe(program, ctx);
   registerToken(program, ctx);
+  registerEnrollToken(program, ctx);
   try {
     await program.parseAsync([...argv]);
     return 0;

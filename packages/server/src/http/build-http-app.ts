@@ -38,7 +38,8 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: String(request.id) } });
   });
 
-  const duration = new Histogram({ name: 'medtrust_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'status'], registers: [opts.metrics], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2] });
+  // The HTTPS listener is a second app on the same registry: share the histogram, do not re-register it.
+  const duration = (opts.metrics.getSingleMetric('medtrust_http_request_duration_seconds') as Histogram | undefined) ?? new Histogram({ name: 'medtrust_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'status'], registers: [opts.metrics], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2] });
   app.addHook('onResponse', async (request, reply) => {
     duration.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });

@@ -4,3 +4,5 @@ export { errorCatalogue, statusOf } from './error-catalogue.ts';
 export { requirePermission, authenticateRequest, bearerSecurity } from './auth.ts';
 export type { ErrorBody } from './error-handler.ts';
 export { renderErrorsDoc } from './errors-doc.ts';
+export { startHttpsListener, serverNames } from './https-listener.ts';
+export type { HttpsListener, HttpsListenerOptions } from './https-listener.ts';

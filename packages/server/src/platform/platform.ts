@@ -9,8 +9,9 @@ import { type AuditLog, DbAuditLog } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type SqlDialectName } from '../db/index.ts';
 import { DbEventBus } from '../events/index.ts';
-import { buildHttpApp, type RouteModule } from '../http/index.ts';
+import { buildHttpApp, requirePermission, type RouteModule } from '../http/index.ts';
 import { JobRunner } from '../jobs/index.ts';
+import { EnrollTokenService, enrollTokenRoutes } from '../pki/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
 import { ensureAdminToken } from './admin-token.ts';
@@ -30,6 +31,7 @@ export interface PlatformServices {
   readonly tokens: TokenService;
   readonly jobs: JobRunner;
   readonly metrics: Registry;
+  readonly enrollTokens: EnrollTokenService;
 }
 
 export interface InitResult {
@@ -74,6 +76,7 @@ export class Platform {
       tenants: new TenantService({ db, clock }),
       tokens: new TokenService({ db, audit, clock }),
       jobs: new JobRunner({ db, clock, holder: events.origin, logger }),
+      enrollTokens: new EnrollTokenService({ db, audit, clock, ttlHours: config.enrollTokenTtlHours }),
     };
     return new Platform(services, handle);
   }
@@ -92,7 +95,9 @@ export class Platform {
     const s = this.services;
     await this.init();
     collectDefaultMetrics({ register: s.metrics });
-    const routes: RouteModule[] = [];
+    const routes: RouteModule[] = [
+      enrollTokenRoutes({ service: s.enrollTokens, guard: requirePermission(s.tokens, 'enroll-token:create') }),
+    ];
     this.#http = await buildHttpApp({
       logger: s.logger, metrics: s.metrics, version: VERSION, routes,
       ready: async () => {

@@ -14,6 +14,12 @@ export interface CreatedEnrollToken {
   readonly expiresAt: number;
 }
 
+/** The caller's tenant: an operator sees every device, a hospital or site only its own. */
+export interface TenantScope {
+  readonly tenantId: string;
+  readonly tenantKind: 'operator' | 'customer' | 'site';
+}
+
 /** A secret that was checked and consumed; `release` undoes the consumption if issuance fails. */
 export interface ConsumedEnrollToken {
   readonly username: string;
@@ -52,11 +58,14 @@ export class EnrollTokenService {
   }
 
   /** Creates a secret for a device known to the caller; DEVICE_UNKNOWN if the id is not registered. */
-  async create(opts: { deviceId: string; createdBy: string; ttlHours?: number }): Promise<CreatedEnrollToken> {
+  async create(opts: { deviceId: string; createdBy: string; ttlHours?: number; tenantScope?: TenantScope }): Promise<CreatedEnrollToken> {
     const ttlHours = opts.ttlHours ?? this.#defaultTtlHours;
     if (!Number.isFinite(ttlHours) || ttlHours <= 0) throw new CoreError('REQUEST_INVALID', 'ttlHours must be a positive number', { details: { ttlHours } });
-    const device = await this.#db.selectFrom('device').select(['id', 'tenant_id']).where('id', '=', opts.deviceId).executeTakeFirst();
-    if (!device) throw new PkiError('DEVICE_UNKNOWN', `no device ${opts.deviceId}`);
+    const device = await this.#db.selectFrom('device').select(['id', 'tenant_id', 'site_id']).where('id', '=', opts.deviceId).executeTakeFirst();
+    const scope = opts.tenantScope;
+    // Another tenant's device looks exactly like a missing one, so ids cannot be probed.
+    const visible = device !== undefined && (scope === undefined || scope.tenantKind === 'operator' || device.tenant_id === scope.tenantId || device.site_id === scope.tenantId);
+    if (!device || !visible) throw new PkiError('DEVICE_UNKNOWN', `no device ${opts.deviceId}`);
     const username = newId('enr');
     const password = randomBytes(24).toString('base64url');
     const salt = randomBytes(16);
@@ -68,6 +77,16 @@ export class EnrollTokenService {
     }).execute();
     await this.#audit.append({ actor: opts.createdBy, action: 'pki.enroll-token.created', target: `device:${device.id}`, tenantId: device.tenant_id, details: { username, expiresAt } });
     return { username, password, deviceId: device.id, expiresAt };
+  }
+
+  /** The device id for a manufacturer serial (and model, when serials repeat across models). */
+  async deviceIdForSerial(serial: string, model?: string): Promise<string> {
+    let q = this.#db.selectFrom('device').select('id').where('serial', '=', serial);
+    if (model !== undefined) q = q.where('model', '=', model);
+    const rows = await q.limit(2).execute();
+    if (rows.length === 0) throw new PkiError('DEVICE_UNKNOWN', `no device with serial ${serial}${model === undefined ? '' : ` and model ${model}`}`);
+    if (rows.length > 1) throw new PkiError('DEVICE_UNKNOWN', `serial ${serial} exists for several models; pass the model`, { details: { ambiguous: true } });
+    return rows[0]!.id;
   }
 
   /**
