@@ -6,6 +6,7 @@ import type { BenchModule, BenchRow } from './bench-row.ts';
 
 const benches: Array<() => Promise<BenchModule>> = [
   // one line per bench: async () => ({ name: 'x', run: (await import('./x.bench.ts')).run }),
+  async () => ({ name: 'hsm', run: (await import('./hsm.bench.ts')).run }),
 ];
 
 const only = process.argv.slice(2);

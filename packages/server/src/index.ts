@@ -6,3 +6,4 @@ export { loadConfig } from './config/index.ts';
 export type { Config } from './config/index.ts';
 export { createLogger } from './logging/index.ts';
 export { errorCatalogue } from './http/index.ts';
+export { Pkcs11KeyStore } from './pki/index.ts';
