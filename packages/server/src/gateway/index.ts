@@ -1,2 +1,12 @@
 export { gatewayErrors, GatewayError } from './errors.ts';
 export type { GatewayErrorCode } from './errors.ts';
+export { DeviceGateway } from './device-gateway.ts';
+export type { DeviceGatewayOptions } from './device-gateway.ts';
+export { DeviceAuthenticator } from './device-authenticator.ts';
+export type { DeviceSession } from './device-authenticator.ts';
+export type { DeviceDirectory, DeviceView } from './device-directory.ts';
+export { DeviceMessageIngest } from './device-message-ingest.ts';
+export type { IngestResult } from './device-message-ingest.ts';
+export { EmbeddedBroker } from './broker/embedded/embedded-broker.ts';
+export type { DeviceBroker, DisconnectReason } from './broker/device-broker.ts';
+export { mayPublish, maySubscribe, deviceTopic, TELEMETRY_SUFFIX } from './topic-policy.ts';

@@ -1,0 +1,89 @@
+import { X509Certificate } from 'node:crypto';
+import { type Clock, systemClock } from '@medtrust/core';
+import { type CertificateRecord, type CertificateStore, PkiError } from '../pki/index.ts';
+import type { DeviceDirectory } from './device-directory.ts';
+import { GatewayError } from './errors.ts';
+
+/** An authenticated device connection: who it is, from its certificate alone. */
+export interface DeviceSession {
+  readonly deviceId: string;
+  readonly tenantId: string;
+  readonly model: string;
+  readonly certSerial: string;
+  readonly certNotAfter: number;
+}
+
+/**
+ * Maps a TLS client certificate to a device. The TLS layer has already verified the chain to the
+ * Operational CA; this checks what TLS cannot: that the certificate is the device's current,
+ * unrevoked LDevID in our store, and that the device may connect.
+ */
+export class DeviceAuthenticator {
+  readonly #certificates: CertificateStore;
+  readonly #devices: DeviceDirectory;
+  readonly #clock: Clock;
+
+  constructor(opts: { certificates: CertificateStore; devices: DeviceDirectory; clock?: Clock }) {
+    this.#certificates = opts.certificates;
+    this.#devices = opts.devices;
+    this.#clock = opts.clock ?? systemClock;
+  }
+
+  /** Throws a coded error (GatewayError or PkiError) when the device must be refused. */
+  async authenticate(certDer: Buffer | undefined): Promise<DeviceSession> {
+    if (!certDer || certDer.length === 0) throw new GatewayError('CLIENT_CERT_REQUIRED', 'no client certificate');
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(certDer);
+    } catch (cause) {
+      throw new PkiError('CERT_INVALID', 'the client certificate cannot be parsed', { cause });
+    }
+    const record = await this.#find(cert);
+    // Only a certificate we issued, byte for byte: a forged one with a copied serial does not pass.
+    if (!record || !Buffer.from(record.der).equals(certDer)) throw new PkiError('CERT_UNTRUSTED', 'the client certificate is not one this platform issued');
+    if (record.profile !== 'ldevid' || record.ca_name !== 'operational' || record.device_id === null) {
+      throw new GatewayError('CLIENT_CERT_REQUIRED', 'an LDevID of the Operational CA is required');
+    }
+    // IEEE 802.1AR §6.2: the LDevID subject names the device; the id comes from here, never from
+    // the MQTT client id, username or payload.
+    const cn = commonName(cert.subject);
+    if (cn !== record.device_id) throw new PkiError('CERT_UNTRUSTED', 'the certificate subject does not name its device');
+    if (record.status !== 'valid') throw new PkiError('CERT_REVOKED', `the client certificate is ${record.status}`, { details: { serial: record.serial } });
+    const now = this.#clock.nowMs();
+    if (now < record.not_before || now >= record.not_after) throw new PkiError('CERT_EXPIRED', 'the client certificate is outside its validity period', { details: { serial: record.serial } });
+    const current = await this.#certificates.currentForDevice(record.device_id, 'ldevid');
+    if (!current || current.serial !== record.serial) throw new PkiError('CERT_REVOKED', 'the client certificate was replaced by a newer LDevID', { details: { serial: record.serial } });
+    const device = await this.#devices.get(record.device_id);
+    if (!device) throw new PkiError('DEVICE_UNKNOWN', 'the device is not in the registry');
+    switch (device.state) {
+      case 'enrolled':
+      case 'active':
+        break;
+      case 'quarantined':
+        throw new GatewayError('DEVICE_QUARANTINED', 'the device is quarantined');
+      case 'decommissioned':
+        throw new GatewayError('DEVICE_DECOMMISSIONED', 'the device is decommissioned');
+      case 'manufactured':
+      case 'provisioned':
+        throw new GatewayError('DEVICE_NOT_ENROLLED', 'the device has not completed enrolment');
+      default:
+        device.state satisfies never;
+    }
+    return { deviceId: device.id, tenantId: device.tenantId, model: device.model, certSerial: record.serial, certNotAfter: record.not_after };
+  }
+
+  async #find(cert: X509Certificate): Promise<CertificateRecord | undefined> {
+    const hex = cert.serialNumber.toLowerCase();
+    // The store keys serials as DER INTEGER contents: a 00 byte precedes a set top bit.
+    for (const serial of /^[89a-f]/.test(hex) ? [`00${hex}`, hex] : [hex]) {
+      const r = await this.#certificates.get(serial);
+      if (r) return r;
+    }
+    return undefined;
+  }
+}
+
+function commonName(subject: string): string | undefined {
+  for (const line of subject.split('\n')) if (line.startsWith('CN=')) return line.slice(3);
+  return undefined;
+}

@@ -1,0 +1,87 @@
+import { type Clock, systemClock } from '@medtrust/core';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { AuditLog } from '../audit/index.ts';
+import type { Database } from '../db/index.ts';
+import type { EventBus } from '../events/index.ts';
+import type { CertificateStore } from '../pki/index.ts';
+import { MessageValidator, PresenceService, TelemetryQuery, TelemetryStore } from '../telemetry/index.ts';
+import { EmbeddedBroker } from './broker/embedded/embedded-broker.ts';
+import { DeviceAuthenticator } from './device-authenticator.ts';
+import type { DeviceDirectory } from './device-directory.ts';
+import { DeviceMessageIngest } from './device-message-ingest.ts';
+import { GatewayMetrics } from './gateway-metrics.ts';
+import { enforceLiveRevocation } from './live-revocation.ts';
+import { TokenBuckets } from './token-bucket.ts';
+
+export interface DeviceGatewayOptions {
+  readonly db: Kysely<Database>;
+  readonly audit: AuditLog;
+  readonly events: EventBus;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly clock?: Clock;
+  /** This node's id (the event bus origin): presence rows name the node holding a connection. */
+  readonly node: string;
+  readonly certificates: CertificateStore;
+  readonly devices: DeviceDirectory;
+  readonly mqtt: { readonly bindHost: string; readonly port: number; readonly tls: { readonly key: string; readonly cert: string; readonly clientCas: readonly string[] } } | undefined;
+  readonly rateLimit?: { readonly ratePerS: number; readonly burst: number };
+  readonly commitDelayMs?: number;
+}
+
+/**
+ * The device-facing side of the platform: authentication from certificates, the shared ingest
+ * path (validation, rate limit, durable store) for MQTT and HTTPS, presence, and the embedded
+ * broker when no external one is configured.
+ */
+export class DeviceGateway {
+  readonly authenticator: DeviceAuthenticator;
+  readonly ingest: DeviceMessageIngest;
+  readonly store: TelemetryStore;
+  readonly query: TelemetryQuery;
+  readonly presence: PresenceService;
+  readonly metrics: GatewayMetrics;
+  readonly broker: EmbeddedBroker | undefined;
+  readonly #stopRevocation: () => void;
+
+  private constructor(parts: { authenticator: DeviceAuthenticator; ingest: DeviceMessageIngest; store: TelemetryStore; query: TelemetryQuery; presence: PresenceService; metrics: GatewayMetrics; broker: EmbeddedBroker | undefined; stopRevocation: () => void }) {
+    this.authenticator = parts.authenticator;
+    this.ingest = parts.ingest;
+    this.store = parts.store;
+    this.query = parts.query;
+    this.presence = parts.presence;
+    this.metrics = parts.metrics;
+    this.broker = parts.broker;
+    this.#stopRevocation = parts.stopRevocation;
+  }
+
+  static async start(o: DeviceGatewayOptions): Promise<DeviceGateway> {
+    const clock = o.clock ?? systemClock;
+    const metrics = new GatewayMetrics(o.metrics);
+    const store = new TelemetryStore({ db: o.db, clock, maxDelayMs: o.commitDelayMs ?? 2, onCommit: (n) => metrics.commitBatch.observe(n) });
+    const presence = new PresenceService({ db: o.db, clock, node: o.node });
+    // Connections this node held before a crash are over; say so in the history.
+    await presence.closeAllOfNode('node-restarted');
+    presence.start();
+    const authenticator = new DeviceAuthenticator({ certificates: o.certificates, devices: o.devices, clock });
+    const buckets = new TokenBuckets({ ratePerS: o.rateLimit?.ratePerS ?? 20, burst: o.rateLimit?.burst ?? 200, clock });
+    const ingest = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets, metrics });
+    let broker: EmbeddedBroker | undefined;
+    let stopRevocation = (): void => undefined;
+    if (o.mqtt) {
+      broker = new EmbeddedBroker({ ...o.mqtt, authenticator, devices: o.devices, ingest, presence, audit: o.audit, metrics, logger: o.logger });
+      await broker.start();
+      stopRevocation = enforceLiveRevocation({ events: o.events, sessions: broker, audit: o.audit, logger: o.logger, clock });
+    }
+    return new DeviceGateway({ authenticator, ingest, store, query: new TelemetryQuery({ db: o.db }), presence, metrics, broker, stopRevocation });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopRevocation();
+    await this.broker?.stop();
+    await this.store.drain();
+    await this.presence.stop();
+  }
+}
