@@ -11,7 +11,8 @@ import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type
 import { DbEventBus } from '../events/index.ts';
 import { buildHttpApp, requirePermission, type RouteModule } from '../http/index.ts';
 import { JobRunner } from '../jobs/index.ts';
-import { EnrollTokenService, enrollTokenRoutes } from '../pki/index.ts';
+import { CaHierarchy, type CaSummary, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, IssuanceService, type KeyStore, LazyKeyStore, openKeyring, openKeyStore, openSecretStore, type SecretStore } from '../pki/index.ts';
+import { DeviceRegistry } from '../devices/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
 import { ensureAdminToken } from './admin-token.ts';
@@ -32,12 +33,22 @@ export interface PlatformServices {
   readonly jobs: JobRunner;
   readonly metrics: Registry;
   readonly enrollTokens: EnrollTokenService;
+  /** Private keys of the CAs and signers (file store or HSM), opened on first use. */
+  readonly keyStore: KeyStore;
+  /** Symmetric secrets sealed under the master key. */
+  readonly secrets: SecretStore;
+  readonly cas: CaHierarchy;
+  readonly certificates: DbCertificateStore;
+  readonly issuer: IssuanceService;
+  readonly devices: DeviceRegistry;
 }
 
 export interface InitResult {
   readonly operatorTenantId: string;
   readonly adminTokenPath: string;
   readonly adminTokenCreated: boolean;
+  /** The CAs and OCSP signers, with `created` true for those made by this call. */
+  readonly cas: readonly CaSummary[];
 }
 
 export interface Listening {
@@ -71,12 +82,22 @@ export class Platform {
     const events = new DbEventBus({ db, clock });
     events.onError = (e) => logger.error({ err: e }, 'event handler failed');
     const metrics = new Registry();
+    const keyring = openKeyring(config, config.dataDir);
+    const pkiKeyStore = new LazyKeyStore(config.keyStore.kind, () => openKeyStore(config, config.dataDir, { keyring }));
+    const cas = new CaHierarchy({ db, keyStore: pkiKeyStore, audit, publicUrl: config.publicUrl, clock });
+    const devices = new DeviceRegistry({ db, audit, events, clock });
     const services: PlatformServices = {
       config, logger, clock, db, dialect: handle.dialect, audit, events, metrics,
       tenants: new TenantService({ db, clock }),
       tokens: new TokenService({ db, audit, clock }),
       jobs: new JobRunner({ db, clock, holder: events.origin, logger }),
       enrollTokens: new EnrollTokenService({ db, audit, clock, ttlHours: config.enrollTokenTtlHours }),
+      keyStore: pkiKeyStore,
+      secrets: openSecretStore(config, config.dataDir, { keyring }),
+      cas,
+      certificates: new DbCertificateStore({ db }),
+      issuer: new IssuanceService({ db, dialect: handle.dialect, cas, devices, audit, events, publicUrl: config.publicUrl, ldevidValidityDays: config.ldevidValidityDays, clock }),
+      devices,
     };
     return new Platform(services, handle);
   }
@@ -87,7 +108,8 @@ export class Platform {
     const operatorTenantId = await s.tenants.ensureOperator();
     const admin = await ensureAdminToken({ dataDir: s.config.dataDir, tokens: s.tokens, operatorTenantId });
     if (admin.created) await s.audit.append({ actor: 'system', action: 'platform.initialised', tenantId: operatorTenantId, details: { adminTokenPath: admin.path } });
-    return { operatorTenantId, adminTokenPath: admin.path, adminTokenCreated: admin.created };
+    const cas = await s.cas.init();
+    return { operatorTenantId, adminTokenPath: admin.path, adminTokenCreated: admin.created, cas };
   }
 
   /** Initialises if needed, then listens on the configured ports. */
@@ -116,6 +138,7 @@ export class Platform {
     this.services.jobs.stop();
     this.services.events.stop();
     await this.#http?.close();
+    await this.services.keyStore.close();
     await this.#handle.close();
   }
 }
