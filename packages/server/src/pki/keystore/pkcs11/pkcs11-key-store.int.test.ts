@@ -250,6 +250,13 @@ describe('Pkcs11KeyStore on SoftHSM2', () => {
       }
     });
 
+    it('lets a generation in flight finish before closing, then refuses its result', async () => {
+      const inFlight = store.generate('closing-race', 'rsa-2048');
+      await store.close();
+      assert.equal(await codeOf(() => inFlight), 'KEYSTORE_FAILURE');
+      store = Pkcs11KeyStore.open(token.config);
+    });
+
     it('answers KEYSTORE_FAILURE once closed, from the store and from handles', async () => {
       const h = await store.load(handles.get('rsa-2048')!.ref);
       await store.close();

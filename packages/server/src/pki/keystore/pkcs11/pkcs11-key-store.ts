@@ -121,10 +121,15 @@ export class Pkcs11KeyStore implements KeyStore {
     ];
   }
 
+  private keyTypeOf(object: Buffer): number {
+    const value = this.token.attributes(object, [pkcs11js.CKA_KEY_TYPE]).get(pkcs11js.CKA_KEY_TYPE);
+    if (value === undefined) throw new PkiError('KEYSTORE_FAILURE', 'PKCS#11: key object without CKA_KEY_TYPE');
+    return readUlong(value);
+  }
+
   private handle(ref: string, privateKey: Buffer, publicKeyObject: Buffer): KeyHandle {
-    const keyType = readUlong(this.token.attributes(publicKeyObject, [pkcs11js.CKA_KEY_TYPE]).get(pkcs11js.CKA_KEY_TYPE) ?? Buffer.alloc(8, 0xff));
-    const privateType = readUlong(this.token.attributes(privateKey, [pkcs11js.CKA_KEY_TYPE]).get(pkcs11js.CKA_KEY_TYPE) ?? Buffer.alloc(8, 0xff));
-    if (keyType !== privateType) throw new PkiError('KEYSTORE_FAILURE', 'Private and public key objects differ in key type', { details: { ref } });
+    const keyType = this.keyTypeOf(publicKeyObject);
+    if (keyType !== this.keyTypeOf(privateKey)) throw new PkiError('KEYSTORE_FAILURE', 'Private and public key objects differ in key type', { details: { ref } });
     const attrs = this.token.attributes(publicKeyObject, isEcKeyType(keyType) ? PUBLIC_KEY_ATTRIBUTES.ec : PUBLIC_KEY_ATTRIBUTES.rsa);
     let described;
     try {

@@ -121,6 +121,7 @@ export class Pkcs11Token {
   /** Mechanisms the token offers (CKM_* values). */
   mechanisms(): Set<number> {
     try {
+      this.live();
       return new Set(this.mod.C_GetMechanismList(this.slot));
     } catch (e) {
       throw toPkiError(e, 'C_GetMechanismList');
@@ -191,8 +192,10 @@ export class Pkcs11Token {
   async close(): Promise<void> {
     const session = this.session;
     if (session === undefined) return;
-    await Promise.allSettled([...this.pending]);
+    // Refuse new work first, then let generations on their own sessions finish: C_Finalize
+    // under a running worker thread would pull the library out from under it.
     this.session = undefined;
+    await Promise.allSettled([...this.pending]);
     try {
       this.mod.C_Logout(session);
       this.mod.C_CloseSession(session);
