@@ -20,6 +20,8 @@ export const PERMISSIONS = {
   'certificate:revoke': ['operator-admin', 'security-analyst', 'hospital-admin', 'biomed'],
   'enroll-token:create': ['operator-admin', 'hospital-admin', 'biomed'],
   'audit:read': ['operator-admin', 'security-analyst', 'auditor'],
+  'release:manage': ['operator-admin', 'release-manager'],
+  'release:read': ['operator-admin', 'release-manager', 'security-analyst', 'auditor'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

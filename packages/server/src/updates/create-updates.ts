@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import type { Clock } from '@medtrust/core';
+import type { Kysely } from 'kysely';
+import type { TokenService } from '../access/index.ts';
+import type { AuditLog } from '../audit/index.ts';
+import type { Database, SqlDialectName } from '../db/index.ts';
+import type { RouteModule } from '../http/index.ts';
+import type { Job } from '../jobs/index.ts';
+import type { KeyStore } from '../pki/index.ts';
+import type { ArtifactStore } from './artifact-store.ts';
+import { FileArtifactStore } from './file/file-artifact-store.ts';
+import { type ModelCatalogue, RegistryModelCatalogue } from './model-catalogue.ts';
+import { releaseRoutes } from './release-routes.ts';
+import { ReleaseService } from './release-service.ts';
+import { TufDocumentStore } from './tuf/tuf-document-store.ts';
+import { TufMetadataReader } from './tuf/tuf-metadata-reader.ts';
+import { tufRefreshJob } from './tuf/tuf-refresh-job.ts';
+import { type TufLifetimes, TufRepository } from './tuf/tuf-repository.ts';
+import { TufRootCeremony } from './tuf/tuf-root-ceremony.ts';
+import { tufRoutes } from './tuf/tuf-routes.ts';
+
+/** The updates domain as the platform wires it. */
+export interface Updates {
+  readonly releases: ReleaseService;
+  readonly tuf: TufRepository;
+  readonly ceremony: TufRootCeremony;
+  readonly reader: TufMetadataReader;
+  readonly artifacts: ArtifactStore;
+  readonly routes: readonly RouteModule[];
+  readonly jobs: readonly Job[];
+}
+
+export interface UpdatesOptions {
+  readonly db: Kysely<Database>;
+  readonly dialect: SqlDialectName;
+  readonly dataDir: string;
+  /** Online keys (targets, snapshot, timestamp, delegations). */
+  readonly keyStore: KeyStore;
+  /** Root keys; defaults to `keyStore`. Pass a separate (offline/HSM) store to keep them apart. */
+  readonly rootKeyStore?: KeyStore;
+  readonly audit: AuditLog;
+  readonly tokens: TokenService;
+  readonly clock?: Clock;
+  readonly artifacts?: ArtifactStore;
+  readonly models?: ModelCatalogue;
+  readonly lifetimes?: Partial<TufLifetimes>;
+  readonly maxArtifactBytes?: number;
+  readonly timestampCacheMs?: number;
+  readonly refreshIntervalMs?: number;
+}
+
+/** Builds releases, the TUF repository, its routes and its refresh job. */
+export function createUpdates(o: UpdatesOptions): Updates {
+  const artifacts = o.artifacts ?? new FileArtifactStore({ dir: join(o.dataDir, 'artifacts') });
+  const docs = new TufDocumentStore({ db: o.db, dialect: o.dialect, clock: o.clock });
+  const reader = new TufMetadataReader({ docs, clock: o.clock, cacheMs: o.timestampCacheMs });
+  // This node's own changes show at once; other nodes' within the reader's cache time.
+  const tuf = new TufRepository({ docs, keyStore: o.keyStore, artifacts, audit: o.audit, clock: o.clock, lifetimes: o.lifetimes, onSigned: () => reader.invalidate() });
+  const ceremony = new TufRootCeremony({ docs, keyStore: o.rootKeyStore ?? o.keyStore, audit: o.audit, clock: o.clock, onSigned: () => reader.invalidate() });
+  const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes });
+  return {
+    releases, tuf, ceremony, reader, artifacts,
+    routes: [tufRoutes({ reader, repository: tuf }), releaseRoutes({ releases, tokens: o.tokens })],
+    jobs: [tufRefreshJob({ repository: tuf, intervalMs: o.refreshIntervalMs })],
+  };
+}

@@ -1,0 +1,17 @@
+export { createUpdates } from './create-updates.ts';
+export type { Updates, UpdatesOptions } from './create-updates.ts';
+export { UpdateError, updateErrors } from './errors.ts';
+export type { UpdateErrorCode } from './errors.ts';
+export { updateMigrations } from './migrations.ts';
+export type { UpdateTables } from './tables.ts';
+export type { ArtifactStore, StoredArtifact } from './artifact-store.ts';
+export { FileArtifactStore } from './file/file-artifact-store.ts';
+export { ReleaseService } from './release-service.ts';
+export type { Release, ReleaseState, ReleaseAction } from './release.ts';
+export type { ModelCatalogue } from './model-catalogue.ts';
+export { TufRepository, MANIFEST_NAME } from './tuf/tuf-repository.ts';
+export type { ModelManifest, TufLifetimes } from './tuf/tuf-repository.ts';
+export { TufRootCeremony } from './tuf/tuf-root-ceremony.ts';
+export { TufMetadataReader } from './tuf/tuf-metadata-reader.ts';
+export { versionScheme, compareVersions } from './version.ts';
+export type { VersionScheme } from './version.ts';

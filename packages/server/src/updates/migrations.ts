@@ -1,0 +1,69 @@
+import type { DomainMigration } from '../db/index.ts';
+
+export const updateMigrations: readonly DomainMigration[] = [
+  {
+    name: '20261123-50-updates-releases',
+    async up(db, t) {
+      await db.schema.createTable('release')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenant.id'))
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('version_scheme', 'text', (c) => c.notNull())
+        .addColumn('file_name', 'text', (c) => c.notNull())
+        .addColumn('artifact_sha256', 'text', (c) => c.notNull())
+        .addColumn('artifact_sha512', 'text', (c) => c.notNull())
+        .addColumn('artifact_length', t.int64, (c) => c.notNull())
+        .addColumn('hardware_revisions', 'text', (c) => c.notNull())
+        .addColumn('notes', 'text', (c) => c.notNull())
+        .addColumn('sbom_sha256', 'text')
+        .addColumn('sbom_file_name', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('downgrade_device_ids', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('approved_at', t.int64)
+        .addColumn('approved_by', 'text')
+        .addColumn('published_at', t.int64)
+        .addColumn('published_by', 'text')
+        .addColumn('withdrawn_at', t.int64)
+        .addColumn('withdrawn_by', 'text')
+        .execute();
+      await db.schema.createTable('release_model')
+        .addColumn('release_id', 'text', (c) => c.notNull().references('release.id'))
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('release_model_pk', ['release_id', 'model'])
+        .addUniqueConstraint('release_model_version', ['model', 'version'])
+        .execute();
+    },
+  },
+  {
+    name: '20261123-51-updates-tuf',
+    async up(db, t) {
+      await db.schema.createTable('tuf_metadata')
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('version', t.int64, (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('expires_at', t.int64, (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addPrimaryKeyConstraint('tuf_metadata_pk', ['role', 'version'])
+        .execute();
+      await db.schema.createTable('tuf_key')
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('key_ref', 'text', (c) => c.notNull())
+        .addColumn('key_json', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('retired_at', t.int64)
+        .addPrimaryKeyConstraint('tuf_key_pk', ['key_id', 'role'])
+        .execute();
+      await db.schema.createTable('tuf_target_file')
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('length', t.int64, (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addPrimaryKeyConstraint('tuf_target_file_pk', ['path', 'sha256'])
+        .execute();
+    },
+  },
+];

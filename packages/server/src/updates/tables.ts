@@ -1,0 +1,71 @@
+/** A firmware release; its artifact lives in the artifact store, addressed by sha256. */
+export interface ReleaseTable {
+  id: string;
+  tenant_id: string;
+  version: string;
+  version_scheme: 'semver' | 'counter';
+  file_name: string;
+  artifact_sha256: string;
+  artifact_sha512: string;
+  artifact_length: number;
+  /** JSON array of hardware revisions it fits; empty means every revision of its models. */
+  hardware_revisions: string;
+  notes: string;
+  sbom_sha256: string | null;
+  sbom_file_name: string | null;
+  state: 'draft' | 'approved' | 'published' | 'withdrawn';
+  /** JSON array of device ids allowed to install this release even when it is a downgrade. */
+  downgrade_device_ids: string;
+  created_at: number;
+  created_by: string;
+  approved_at: number | null;
+  approved_by: string | null;
+  published_at: number | null;
+  published_by: string | null;
+  withdrawn_at: number | null;
+  withdrawn_by: string | null;
+}
+
+/** Which models a release fits; (model, version) is unique. */
+export interface ReleaseModelTable {
+  release_id: string;
+  model: string;
+  version: string;
+}
+
+/** A signed TUF metadata document; the newest version of a role is the current one. */
+export interface TufMetadataTable {
+  role: string;
+  version: number;
+  /** The exact bytes served (canonical JSON of the whole document). */
+  body: string;
+  expires_at: number;
+  created_at: number;
+}
+
+/** Public half of a TUF key; the private half stays in the key store under `ref`. */
+export interface TufKeyTable {
+  key_id: string;
+  /** `root`, `targets`, `snapshot`, `timestamp`, or `delegation:<model>`. */
+  role: string;
+  key_ref: string;
+  key_json: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+/** Every file ever listed as a TUF target, so /tuf/targets serves only those. */
+export interface TufTargetFileTable {
+  path: string;
+  sha256: string;
+  length: number;
+  created_at: number;
+}
+
+export interface UpdateTables {
+  release: ReleaseTable;
+  release_model: ReleaseModelTable;
+  tuf_metadata: TufMetadataTable;
+  tuf_key: TufKeyTable;
+  tuf_target_file: TufTargetFileTable;
+}
