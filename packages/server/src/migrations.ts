@@ -1,5 +1,6 @@
 import { accessMigrations } from './access/migrations.ts';
 import { auditMigrations } from './audit/migrations.ts';
+import { clinicalMigrations } from './clinical/migrations.ts';
 import type { DomainMigration } from './db/index.ts';
 import { deviceMigrations } from './devices/migrations.ts';
 import { eventMigrations } from './events/migrations.ts';
@@ -7,6 +8,7 @@ import { jobMigrations } from './jobs/migrations.ts';
 import { pkiMigrations } from './pki/migrations.ts';
 import { telemetryMigrations } from './telemetry/migrations.ts';
 import { updateMigrations } from './updates/migrations.ts';
+import { vulnMigrations } from './vulns/migrations.ts';
 
 /** Every domain's migrations; the migrator applies them in name order. */
 export const allMigrations: readonly DomainMigration[] = [
@@ -16,6 +18,8 @@ export const allMigrations: readonly DomainMigration[] = [
   ...jobMigrations,
   ...deviceMigrations,
   ...pkiMigrations,
+  ...clinicalMigrations,
   ...telemetryMigrations,
   ...updateMigrations,
+  ...vulnMigrations,
 ];

@@ -13,6 +13,7 @@ export function isRole(s: string): s is Role {
 export const PERMISSIONS = {
   'token:create': ['operator-admin', 'hospital-admin'],
   'tenant:manage': ['operator-admin'],
+  'user:manage': ['operator-admin', 'hospital-admin'],
   'device:read': ['operator-admin', 'security-analyst', 'release-manager', 'hospital-admin', 'biomed', 'clinician', 'auditor'],
   'device:provision': ['operator-admin'],
   'device:manage': ['operator-admin', 'hospital-admin', 'biomed'],
@@ -22,6 +23,10 @@ export const PERMISSIONS = {
   'audit:read': ['operator-admin', 'security-analyst', 'auditor'],
   'release:manage': ['operator-admin', 'release-manager'],
   'release:read': ['operator-admin', 'release-manager', 'security-analyst', 'auditor'],
+  'alert:read': ['operator-admin', 'hospital-admin', 'biomed', 'clinician'],
+  'alert:acknowledge': ['hospital-admin', 'biomed', 'clinician'],
+  'alert-rule:manage': ['hospital-admin', 'clinician'],
+  'webhook:manage': ['operator-admin', 'hospital-admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

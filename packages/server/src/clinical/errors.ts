@@ -9,6 +9,12 @@ export const clinicalErrors = defineErrors({
   OVERRIDE_REASON_REQUIRED: { status: 409, meaning: 'A value is beyond a soft limit and needs an override reason.', fix: 'Confirm the value with `override.reason`, or program a value inside the soft limits.' },
   SECOND_APPROVAL_REQUIRED: { status: 409, meaning: 'A high-alert drug beyond a soft limit needs a second clinician\'s approval.', fix: 'Have a second clinician (not the requester) approve the command.' },
   RATE_JUMP_CONFIRMATION_REQUIRED: { status: 409, meaning: 'The new rate is about 10x or 100x the running rate (a stuck key or misplaced decimal?).', fix: 'Check the value; if intended, resend with `confirmRateJump: true`.' },
+  ALERT_RULE_INVALID: { status: 400, meaning: 'The alert rule does not validate; `details.problems` says which fields.', fix: 'Correct the fields named and send again.' },
+  ALERT_RULE_NOT_FOUND: { status: 404, meaning: 'No alert rule with that id in your tenant.', fix: 'List the rules to find the id.' },
+  ALERT_NOT_FOUND: { status: 404, meaning: 'No alert with that id in your tenant.', fix: 'List the alerts to find the id.' },
+  ALERT_STATE_INVALID: { status: 409, meaning: 'The alert is already in that state or resolved.', fix: 'Read the alert again; only raised alerts can be acknowledged.' },
+  WEBHOOK_URL_INVALID: { status: 400, meaning: 'The webhook URL is not an http(s) URL.', fix: 'Give an https URL (http is allowed for localhost only).' },
+  WEBHOOK_NOT_FOUND: { status: 404, meaning: 'No webhook or delivery with that id in your tenant.', fix: 'List webhooks and dead-lettered deliveries to find the id.' },
 });
 
 export type ClinicalErrorCode = keyof typeof clinicalErrors;

@@ -7,3 +7,14 @@ export type { InfusionCommand, PumpState, Approvals, Finding, SafetyDecision, Co
 export { findDrug, doseToMlPerHour } from './drug-library/drug-library.ts';
 export type { DrugEntry, DrugLibrary, DoseUnit } from './drug-library/drug-library.ts';
 export { parseDrugLibrary, DRUG_LIBRARY_CSV_COLUMNS } from './drug-library/parse-drug-library.ts';
+export { DEFAULT_THRESHOLD_RULES } from './alerts/alert-rule.ts';
+export type { AlertRule, AlertCondition, AlertPriority, VitalMetric, DeviceAlarm, SecurityEventKind } from './alerts/alert-rule.ts';
+export { AlertRuleStore, alertRuleProblems } from './alerts/alert-rule-store.ts';
+export type { AlertRuleInput } from './alerts/alert-rule-store.ts';
+export { AlertService, toAlertView } from './alerts/alert-service.ts';
+export type { AlertView, AlertChange, VitalObservation, AlertNotifier } from './alerts/alert-service.ts';
+export { WebhookService, signWebhook } from './alerts/webhook-service.ts';
+export { alertRoutes } from './alerts/alert-routes.ts';
+export type { AlertRoutesOptions } from './alerts/alert-routes.ts';
+export { clinicalMigrations } from './migrations.ts';
+export type { ClinicalTables } from './tables.ts';

@@ -6,7 +6,8 @@ export type PlatformEvent =
   | { readonly kind: 'certificate.revoked'; readonly serial: string; readonly caName: string; readonly deviceId: string | null; readonly reason: number }
   | { readonly kind: 'certificate.issued'; readonly serial: string; readonly caName: string; readonly deviceId: string | null }
   | { readonly kind: 'device.state-changed'; readonly deviceId: string; readonly from: string; readonly to: string }
-  | { readonly kind: 'crl.updated'; readonly caName: string; readonly crlNumber: number };
+  | { readonly kind: 'crl.updated'; readonly caName: string; readonly crlNumber: number }
+  | { readonly kind: 'alert.changed'; readonly alertId: string; readonly tenantId: string; readonly change: 'raised' | 'repeated' | 'acknowledged' | 'resolved' | 'condition-cleared' | 'escalated' };
 
 export type PlatformEventKind = PlatformEvent['kind'];
 export type EventOf<K extends PlatformEventKind> = Extract<PlatformEvent, { kind: K }>;
