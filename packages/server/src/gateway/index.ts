@@ -10,3 +10,7 @@ export type { IngestResult } from './device-message-ingest.ts';
 export { EmbeddedBroker } from './broker/embedded/embedded-broker.ts';
 export type { DeviceBroker, DisconnectReason } from './broker/device-broker.ts';
 export { mayPublish, maySubscribe, deviceTopic, TELEMETRY_SUFFIX } from './topic-policy.ts';
+export { deviceHttpsRoutes, DEVICE_MESSAGES_PATH } from './device-https-routes.ts';
+export { GatewayMetrics } from './gateway-metrics.ts';
+export { publishRefusal } from './refusal.ts';
+export { RegistryDeviceDirectory } from './registry-device-directory.ts';

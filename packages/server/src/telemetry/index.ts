@@ -12,3 +12,6 @@ export { PresenceService, DEFAULT_HEARTBEAT_INTERVAL_MS } from './presence-servi
 export type { Presence, PresenceStatus, ConnectionRecord } from './presence-service.ts';
 export { telemetryMigrations } from './migrations.ts';
 export type { TelemetryTables } from './tables.ts';
+export { telemetryRoutes } from './telemetry-routes.ts';
+export type { TelemetryRouteOptions, DeviceAccess } from './telemetry-routes.ts';
+export { deviceAccessOf } from './device-access.ts';
