@@ -1,0 +1,15 @@
+export { VulnService } from './vuln-service.ts';
+export type { SbomImportResult, FirmwareVulnerability, DeviceExposure } from './vuln-service.ts';
+export { readFeedPaths, addFeedContent, emptyBatch } from './feeds/read-feed-files.ts';
+export type { FeedBatch } from './feeds/read-feed-files.ts';
+export type { FeedImportReport } from './feed-store.ts';
+export { scopeOf } from './vuln-scope.ts';
+export type { VulnScope } from './vuln-scope.ts';
+export { VulnError, vulnErrors } from './errors.ts';
+export type { VulnErrorCode } from './errors.ts';
+export { vulnMigrations } from './migrations.ts';
+export type { VulnTables } from './tables.ts';
+export { AdvisoryIndex, matchFirmware, toMatchable, advisoryKeys } from './match/firmware-matcher.ts';
+export type { MatchableComponent, ComponentMatch } from './match/firmware-matcher.ts';
+export type { Advisory } from './match/advisory.ts';
+export { deviceRisk, CRITICALITIES, EXPOSURES } from './risk/device-risk.ts';

@@ -1,0 +1,3 @@
+export { parseSbom } from './parse-sbom.ts';
+export { exportCycloneDx16 } from './export-cyclonedx.ts';
+export type { SbomComponent, SbomDocument } from './sbom-document.ts';
