@@ -1,0 +1,12 @@
+export { RevocationService } from './revocation-service.ts';
+export type { Revocation } from './revocation-service.ts';
+export { CertificateQueries } from './certificate-queries.ts';
+export type { CertificateView, CertificateListFilter } from './certificate-queries.ts';
+export type { CertificateScope } from './certificate-scope.ts';
+export { CRL_REASONS, CRL_REASON_NAMES, parseCrlReason, crlReasonName } from './crl-reason.ts';
+export type { CrlReasonName } from './crl-reason.ts';
+export { normaliseSerial } from './serial.ts';
+export { revokedEntryOf } from './revoked-entry.ts';
+export type { RevokedEntry } from './revoked-entry.ts';
+export { RevocationReader } from './revocation-reader.ts';
+export type { CertificateRevocationState } from './revocation-reader.ts';

@@ -1,0 +1,4 @@
+export { publicPkiRoutes } from './public-pki-routes.ts';
+export type { PublicPkiDeps } from './public-pki-routes.ts';
+export { certificateRoutes, scopeOf } from './certificate-routes.ts';
+export type { CertificateRouteDeps } from './certificate-routes.ts';
