@@ -11,7 +11,7 @@ import { TenantService, TokenService } from '../../packages/server/src/access/in
 import { DbAuditLog } from '../../packages/server/src/audit/index.ts';
 import { migrateToLatest, type SqlDialectName } from '../../packages/server/src/db/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../packages/server/src/db/testing.ts';
-import { buildHttpApp } from '../../packages/server/src/http/index.ts';
+import { buildHttpApp, requirePermission } from '../../packages/server/src/http/index.ts';
 import { createLogger } from '../../packages/server/src/logging/index.ts';
 import { allMigrations } from '../../packages/server/src/migrations.ts';
 import { createUpdates, type Updates } from '../../packages/server/src/updates/index.ts';
@@ -51,9 +51,9 @@ export async function startUpdatesHarness(opts: { dialect: SqlDialectName; clock
     await t.db.insertInto('device').values({ id: newId('dev'), serial: `SN-${model}`, model, hardware_revision: 'A', tenant_id: tenantId, site_id: null, state: 'active', firmware_version: null, batch_id: null, created_at: now, updated_at: now }).execute();
   }
   const keyStore = new TestKeyStore();
-  const updates = createUpdates({ db: t.db, dialect: opts.dialect, dataDir: t.dataDir, keyStore, audit, tokens, clock: opts.clock, maxArtifactBytes: opts.maxArtifactBytes });
+  const updates = createUpdates({ db: t.db, dialect: opts.dialect, dataDir: t.dataDir, keyStore, audit, clock: opts.clock, maxArtifactBytes: opts.maxArtifactBytes });
   await updates.ceremony.initialise('test');
-  const app = await buildHttpApp({ logger: createLogger({ level: 'silent' }), metrics: new Registry(), ready: async () => true, routes: updates.routes, version: 'test' });
+  const app = await buildHttpApp({ logger: createLogger({ level: 'silent' }), metrics: new Registry(), ready: async () => true, routes: [updates.tufRoutes, updates.releaseRoutes({ manage: requirePermission(tokens, 'release:manage'), read: requirePermission(tokens, 'release:read') })], version: 'test' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const call = async (method: string, path: string, body?: unknown, tok = token): Promise<{ status: number; body: Json }> => {

@@ -2,8 +2,10 @@ import { isMedTrustError } from '@medtrust/core';
 import { Command, CommanderError } from 'commander';
 import { registerEnrollToken } from './commands/enroll-token-command.ts';
 import { registerInit } from './commands/init-command.ts';
+import { registerRelease } from './commands/release-command.ts';
 import { registerServe } from './commands/serve-command.ts';
 import { registerToken } from './commands/token-command.ts';
+import { registerTuf } from './commands/tuf-command.ts';
 import { createContext } from './context.ts';
 import { type Output, processOutput } from './output.ts';
 
@@ -15,6 +17,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerInit(program, ctx);
   registerServe(program, ctx);
   registerToken(program, ctx);
+  registerRelease(program, ctx);
+  registerTuf(program, ctx);
   registerEnrollToken(program, ctx);
   try {
     await program.parseAsync([...argv]);

@@ -15,6 +15,7 @@ import { CaHierarchy, type CaSummary, DbCertificateStore, EnrollTokenService, en
 import { DeviceRegistry } from '../devices/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
+import { createUpdates, type Updates } from '../updates/index.ts';
 import { ensureAdminToken } from './admin-token.ts';
 
 export const VERSION = '0.1.0';
@@ -41,6 +42,8 @@ export interface PlatformServices {
   readonly certificates: DbCertificateStore;
   readonly issuer: IssuanceService;
   readonly devices: DeviceRegistry;
+  /** Releases, artifact store and the TUF repository. */
+  readonly updates: Updates;
 }
 
 export interface InitResult {
@@ -98,7 +101,10 @@ export class Platform {
       certificates: new DbCertificateStore({ db }),
       issuer: new IssuanceService({ db, dialect: handle.dialect, cas, devices, audit, events, publicUrl: config.publicUrl, ldevidValidityDays: config.ldevidValidityDays, clock }),
       devices,
+      // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
+      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519' }),
     };
+    for (const job of services.updates.jobs) services.jobs.add(job);
     return new Platform(services, handle);
   }
 
@@ -109,6 +115,7 @@ export class Platform {
     const admin = await ensureAdminToken({ dataDir: s.config.dataDir, tokens: s.tokens, operatorTenantId });
     if (admin.created) await s.audit.append({ actor: 'system', action: 'platform.initialised', tenantId: operatorTenantId, details: { adminTokenPath: admin.path } });
     const cas = await s.cas.init();
+    await s.updates.ceremony.initialise('system');
     return { operatorTenantId, adminTokenPath: admin.path, adminTokenCreated: admin.created, cas };
   }
 
@@ -119,6 +126,8 @@ export class Platform {
     collectDefaultMetrics({ register: s.metrics });
     const routes: RouteModule[] = [
       enrollTokenRoutes({ service: s.enrollTokens, guard: requirePermission(s.tokens, 'enroll-token:create') }),
+      s.updates.tufRoutes,
+      s.updates.releaseRoutes({ manage: requirePermission(s.tokens, 'release:manage'), read: requirePermission(s.tokens, 'release:read') }),
     ];
     this.#http = await buildHttpApp({
       logger: s.logger, metrics: s.metrics, version: VERSION, routes,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Clock } from '@medtrust/core';
 import type { Kysely } from 'kysely';
-import type { TokenService } from '../access/index.ts';
+import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { AuditLog } from '../audit/index.ts';
 import type { Database, SqlDialectName } from '../db/index.ts';
 import type { RouteModule } from '../http/index.ts';
@@ -26,7 +26,10 @@ export interface Updates {
   readonly ceremony: TufRootCeremony;
   readonly reader: TufMetadataReader;
   readonly artifacts: ArtifactStore;
-  readonly routes: readonly RouteModule[];
+  /** Public TUF endpoints under /tuf. */
+  readonly tufRoutes: RouteModule;
+  /** `/api/v1/releases`, behind the given permission checks ('release:manage', 'release:read'). */
+  releaseRoutes(guards: { readonly manage: preHandlerAsyncHookHandler; readonly read: preHandlerAsyncHookHandler }): RouteModule;
   readonly jobs: readonly Job[];
 }
 
@@ -39,7 +42,6 @@ export interface UpdatesOptions {
   /** Root keys; defaults to `keyStore`. Pass a separate (offline/HSM) store to keep them apart. */
   readonly rootKeyStore?: KeyStore;
   readonly audit: AuditLog;
-  readonly tokens: TokenService;
   readonly clock?: Clock;
   readonly artifacts?: ArtifactStore;
   readonly models?: ModelCatalogue;
@@ -47,6 +49,8 @@ export interface UpdatesOptions {
   readonly maxArtifactBytes?: number;
   readonly timestampCacheMs?: number;
   readonly refreshIntervalMs?: number;
+  /** TUF key type: ed25519 by default; ec-p256 for HSMs without EdDSA. */
+  readonly algorithm?: 'ed25519' | 'ec-p256';
 }
 
 /** Builds releases, the TUF repository, its routes and its refresh job. */
@@ -55,12 +59,13 @@ export function createUpdates(o: UpdatesOptions): Updates {
   const docs = new TufDocumentStore({ db: o.db, dialect: o.dialect, clock: o.clock });
   const reader = new TufMetadataReader({ docs, clock: o.clock, cacheMs: o.timestampCacheMs });
   // This node's own changes show at once; other nodes' within the reader's cache time.
-  const tuf = new TufRepository({ docs, keyStore: o.keyStore, artifacts, audit: o.audit, clock: o.clock, lifetimes: o.lifetimes, onSigned: () => reader.invalidate() });
-  const ceremony = new TufRootCeremony({ docs, keyStore: o.rootKeyStore ?? o.keyStore, audit: o.audit, clock: o.clock, onSigned: () => reader.invalidate() });
+  const tuf = new TufRepository({ docs, keyStore: o.keyStore, artifacts, audit: o.audit, clock: o.clock, lifetimes: o.lifetimes, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
+  const ceremony = new TufRootCeremony({ docs, keyStore: o.rootKeyStore ?? o.keyStore, audit: o.audit, clock: o.clock, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
   const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes });
   return {
     releases, tuf, ceremony, reader, artifacts,
-    routes: [tufRoutes({ reader, repository: tuf }), releaseRoutes({ releases, tokens: o.tokens })],
+    tufRoutes: tufRoutes({ reader, repository: tuf }),
+    releaseRoutes: (guards) => releaseRoutes({ releases, guards }),
     jobs: [tufRefreshJob({ repository: tuf, intervalMs: o.refreshIntervalMs })],
   };
 }

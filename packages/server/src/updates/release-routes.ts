@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { CoreError } from '@medtrust/core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { actorOf, type TokenService } from '../access/index.ts';
-import { bearerSecurity, requirePermission } from '../http/index.ts';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { actorOf } from '../access/index.ts';
+import { bearerSecurity } from '../http/index.ts';
 import { UpdateError } from './errors.ts';
 import type { ReleaseAction } from './release.ts';
 import type { ReleaseService } from './release-service.ts';
@@ -27,14 +27,14 @@ function checkDeclaredLength(request: FastifyRequest, maxBytes: number): void {
  * `/api/v1/releases`: the artifact is the raw request body (application/octet-stream), streamed
  * to the artifact store; the other fields are query parameters. The SBOM is a second upload.
  */
-export function releaseRoutes(opts: { releases: ReleaseService; tokens: TokenService }) {
-  const { releases, tokens } = opts;
+export function releaseRoutes(opts: { releases: ReleaseService; guards: { readonly manage: preHandlerAsyncHookHandler; readonly read: preHandlerAsyncHookHandler } }) {
+  const { releases, guards } = opts;
   return async (app: FastifyInstance): Promise<void> => {
     await app.register(async (scope) => {
       // Streamed, not buffered: the parser hands the request stream to the handler.
       scope.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
       scope.post<{ Querystring: { model: string | string[]; version: string; fileName: string; hwRev?: string | string[]; notes?: string } }>('/api/v1/releases', {
-        preHandler: requirePermission(tokens, 'release:manage'),
+        preHandler: guards.manage,
         schema: {
           tags: ['releases'], summary: 'Upload a firmware artifact as a draft release', security: bearerSecurity,
           querystring: { type: 'object', required: ['model', 'version', 'fileName'], properties: { model: { type: 'array', items: { type: 'string' } }, version: { type: 'string' }, fileName: { type: 'string' }, hwRev: { type: 'array', items: { type: 'string' } }, notes: { type: 'string' } } },
@@ -48,7 +48,7 @@ export function releaseRoutes(opts: { releases: ReleaseService; tokens: TokenSer
         return reply.status(201).send(r);
       });
       scope.post<{ Params: { id: string }; Querystring: { fileName: string } }>('/api/v1/releases/:id/sbom', {
-        preHandler: requirePermission(tokens, 'release:manage'),
+        preHandler: guards.manage,
         schema: { tags: ['releases'], summary: 'Attach an SBOM file (stored as-is) to a draft release', security: bearerSecurity, querystring: { type: 'object', required: ['fileName'], properties: { fileName: { type: 'string' } } } },
       }, async (request) => {
         const { actor } = operatorOnly(request);
@@ -60,20 +60,20 @@ export function releaseRoutes(opts: { releases: ReleaseService; tokens: TokenSer
 
     for (const action of ['approve', 'publish', 'withdraw'] as const satisfies readonly ReleaseAction[]) {
       app.post<{ Params: { id: string } }>(`/api/v1/releases/:id/${action}`, {
-        preHandler: requirePermission(tokens, 'release:manage'),
+        preHandler: guards.manage,
         schema: { tags: ['releases'], summary: `${action[0]!.toUpperCase()}${action.slice(1)} a release`, security: bearerSecurity },
       }, async (request) => releases.transition(request.params.id, action, operatorOnly(request).actor));
     }
     app.post<{ Params: { id: string }; Body: { deviceIds: string[] } }>('/api/v1/releases/:id/downgrade-authorisations', {
-      preHandler: requirePermission(tokens, 'release:manage'),
+      preHandler: guards.manage,
       schema: { tags: ['releases'], summary: 'Allow named devices to install this release as a downgrade (signed into TUF metadata)', security: bearerSecurity, body: { type: 'object', required: ['deviceIds'], additionalProperties: false, properties: { deviceIds: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1000 } } } },
     }, async (request) => releases.authoriseDowngrade(request.params.id, request.body.deviceIds, operatorOnly(request).actor));
     app.get<{ Querystring: { state?: (typeof STATES)[number]; model?: string } }>('/api/v1/releases', {
-      preHandler: requirePermission(tokens, 'release:read'),
+      preHandler: guards.read,
       schema: { tags: ['releases'], summary: 'List releases', security: bearerSecurity, querystring: { type: 'object', properties: { state: { type: 'string', enum: [...STATES] }, model: { type: 'string' } } } },
     }, async (request) => ({ releases: await releases.list(request.query) }));
     app.get<{ Params: { id: string } }>('/api/v1/releases/:id', {
-      preHandler: requirePermission(tokens, 'release:read'),
+      preHandler: guards.read,
       schema: { tags: ['releases'], summary: 'One release', security: bearerSecurity },
     }, async (request) => releases.get(request.params.id));
   };

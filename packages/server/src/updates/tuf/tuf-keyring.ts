@@ -17,12 +17,12 @@ export type TufKeyRole = 'root' | 'targets' | 'snapshot' | 'timestamp' | `delega
 type Db = Kysely<Database> | Transaction<Database>;
 
 /**
- * Key-store labels: root keys live under `tuf-offline/` so an operator can keep them in a
- * separate store or HSM slot; everything the server signs with day to day is under `tuf-online/`.
+ * Key-store labels: root keys live under `tuf-offline.` so an operator can keep them in a
+ * separate store or HSM slot; everything the server signs with day to day is under `tuf-online.`.
  */
 export function keyLabel(role: TufKeyRole): string {
   const safe = role.replace(/[^A-Za-z0-9._-]/g, '-');
-  return `${role === 'root' ? 'tuf-offline' : 'tuf-online'}/${safe}-${newId('k')}`;
+  return `${role === 'root' ? 'tuf-offline' : 'tuf-online'}.${safe}.${newId('k')}`;
 }
 
 /** Finds TUF keys by role in `tuf_key` and their private halves in the key store. */

@@ -10,7 +10,7 @@ const DAY_MS = 86_400_000;
 
 /**
  * The operations that need the root keys: creating the repository and rotating the root.
- * Root keys sit under `tuf-offline/` labels; in production they belong in a separate key
+ * Root keys sit under `tuf-offline.` labels; in production they belong in a separate key
  * store or HSM that is attached only for these ceremonies (docs/updates.md).
  */
 export class TufRootCeremony {
