@@ -1,10 +1,13 @@
 import { isMedTrustError } from '@medtrust/core';
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit-command.ts';
 import { registerEnrollToken } from './commands/enroll-token-command.ts';
 import { registerInit } from './commands/init-command.ts';
 import { registerRelease } from './commands/release-command.ts';
 import { registerServe } from './commands/serve-command.ts';
+import { registerTenant } from './commands/tenant-command.ts';
 import { registerToken } from './commands/token-command.ts';
+import { registerUser } from './commands/user-command.ts';
 import { registerTuf } from './commands/tuf-command.ts';
 import { createContext } from './context.ts';
 import { type Output, processOutput } from './output.ts';
@@ -19,6 +22,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerToken(program, ctx);
   registerRelease(program, ctx);
   registerTuf(program, ctx);
+  registerAudit(program, ctx);
+  registerTenant(program, ctx);
+  registerUser(program, ctx);
   registerEnrollToken(program, ctx);
   try {
     await program.parseAsync([...argv]);

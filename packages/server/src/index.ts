@@ -7,3 +7,5 @@ export type { Config } from './config/index.ts';
 export { createLogger } from './logging/index.ts';
 export { errorCatalogue } from './http/index.ts';
 export { Pkcs11KeyStore } from './pki/index.ts';
+export { AuditError, verifyAuditLog, describeProblem, buildInclusionProof, verifyInclusionProof, proofToJson, proofFromJson, checkpointJson, keyIdOf, entryPages, formatEntry, parseExportFormat } from './audit/index.ts';
+export type { VerifyReport, AuditProblem, InclusionProof, ExportFormat } from './audit/index.ts';

@@ -20,4 +20,30 @@ export function registerToken(program: Command, ctx: CliContext): void {
         await p.stop();
       }
     });
+  token.command('revoke')
+    .description('revoke an API token by id')
+    .argument('<id>', 'token id (tok_...)')
+    .action(async (id: string) => {
+      const p = await ctx.openPlatform();
+      try {
+        await p.services.tokens.revoke(id, 'cli');
+        ctx.output.out(`revoked ${id}`);
+      } finally {
+        await p.stop();
+      }
+    });
+  token.command('list')
+    .description('list API tokens (never their secrets)')
+    .option('--tenant <id>', 'only this tenant')
+    .action(async (o: { tenant?: string }) => {
+      const p = await ctx.openPlatform();
+      try {
+        for (const t of await p.services.tokens.list(o.tenant ?? null)) {
+          const state = t.revokedAt !== null ? 'revoked' : t.expiresAt !== null && t.expiresAt <= Date.now() ? 'expired' : 'active';
+          ctx.output.out(`${t.id}	${t.role}	${t.tenantId}	${state}	${t.name}`);
+        }
+      } finally {
+        await p.stop();
+      }
+    });
 }

@@ -26,4 +26,33 @@ export const accessMigrations: readonly DomainMigration[] = [
         .execute();
     },
   },
+  {
+    name: '20261123-32-access-users-sessions',
+    async up(db, t) {
+      await db.schema.createTable('app_user')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenant.id'))
+        .addColumn('email', 'text', (c) => c.notNull().unique())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('failed_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('locked_until', t.int64)
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('disabled_at', t.int64)
+        .execute();
+      await db.schema.createIndex('app_user_tenant').on('app_user').columns(['tenant_id']).execute();
+      await db.schema.createTable('session')
+        .addColumn('id_sha256', t.binary, (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('app_user.id'))
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('expires_at', t.int64, (c) => c.notNull())
+        .addColumn('last_seen_at', t.int64, (c) => c.notNull())
+        .addColumn('revoked_at', t.int64)
+        .execute();
+      await db.schema.createIndex('session_user').on('session').columns(['user_id']).execute();
+      await db.schema.createIndex('api_token_tenant').on('api_token').columns(['tenant_id']).execute();
+    },
+  },
 ];

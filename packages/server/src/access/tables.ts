@@ -25,9 +25,40 @@ export interface ApiTokenTable {
   created_by: string;
 }
 
+export interface AppUserTable {
+  id: string;
+  tenant_id: string;
+  /** Lower-cased; unique across the deployment (login is by email alone). */
+  email: string;
+  role: string;
+  /** `$scrypt$ln=..,r=..,p=..$<salt>$<hash>`: per-user salt and the cost it was made with. */
+  password_hash: string;
+  failed_attempts: number;
+  /** While in the future, logins fail without checking the password. */
+  locked_until: number | null;
+  created_at: number;
+  created_by: string;
+  disabled_at: number | null;
+}
+
+export interface SessionTable {
+  /** SHA-256 of the 256-bit random session id; the id itself lives only in the cookie. */
+  id_sha256: Buffer;
+  user_id: string;
+  tenant_id: string;
+  created_at: number;
+  /** Absolute end of the session. */
+  expires_at: number;
+  /** With the idle timeout: the session ends when unused for that long. */
+  last_seen_at: number;
+  revoked_at: number | null;
+}
+
 export interface AccessTables {
   tenant: TenantTable;
   api_token: ApiTokenTable;
+  app_user: AppUserTable;
+  session: SessionTable;
 }
 
 export type { Generated };

@@ -1,17 +1,30 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { type Clock, newId, systemClock } from '@medtrust/core';
+import { type Clock, CoreError, newId, systemClock } from '@medtrust/core';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/index.ts';
 import type { Database } from '../db/index.ts';
 import { AccessError } from './errors.ts';
 import type { Principal } from './principal.ts';
 import { isRole } from './roles.ts';
+import { roleAllowedIn } from './tenant-roles.ts';
 
 export interface CreatedToken {
   readonly id: string;
   /** The whole bearer value; shown once, never stored. */
   readonly token: string;
   readonly expiresAt: number | null;
+}
+
+/** A token as listed: everything but the secret. */
+export interface TokenView {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly role: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+  readonly createdBy: string;
 }
 
 const TOKEN_RE = /^mt_(tok_[0-9a-z]{26})\.([A-Za-z0-9_-]{43})$/;
@@ -30,8 +43,10 @@ export class TokenService {
 
   async create(opts: { tenantId: string; role: string; name: string; ttlDays?: number; createdBy: string }): Promise<CreatedToken> {
     if (!isRole(opts.role)) throw new AccessError('ROLE_UNKNOWN', `unknown role "${opts.role}"`);
-    const tenant = await this.#db.selectFrom('tenant').select('id').where('id', '=', opts.tenantId).executeTakeFirst();
+    if (opts.ttlDays !== undefined && !(Number.isFinite(opts.ttlDays) && opts.ttlDays > 0 && opts.ttlDays <= 3650)) throw new CoreError('REQUEST_INVALID', 'ttlDays must be between 0 and 3650', { details: { field: 'ttlDays' } });
+    const tenant = await this.#db.selectFrom('tenant').select(['id', 'kind']).where('id', '=', opts.tenantId).executeTakeFirst();
     if (!tenant) throw new AccessError('TENANT_UNKNOWN', `no tenant ${opts.tenantId}`);
+    if (!roleAllowedIn(tenant.kind, opts.role)) throw new AccessError('ROLE_NOT_ALLOWED', `role ${opts.role} cannot be given in a ${tenant.kind} tenant`);
     const id = newId('tok');
     const secret = randomBytes(32).toString('base64url');
     const now = this.#clock.nowMs();
@@ -45,10 +60,24 @@ export class TokenService {
     return { id, token: `mt_${id}.${secret}`, expiresAt };
   }
 
-  async revoke(id: string, by: string): Promise<void> {
-    const r = await this.#db.updateTable('api_token').set({ revoked_at: this.#clock.nowMs() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) throw new AccessError('TOKEN_INVALID', `no active token ${id}`);
-    await this.#audit.append({ actor: by, action: 'access.token.revoked', target: `token:${id}` });
+  /**
+   * Revokes a token. With `tenantScope`, a token of another tenant is TOKEN_NOT_FOUND, exactly
+   * like a missing one (tenant isolation); without it (CLI, operator) any tenant's token.
+   */
+  async revoke(id: string, by: string, tenantScope: string | null = null): Promise<void> {
+    let q = this.#db.updateTable('api_token').set({ revoked_at: this.#clock.nowMs() }).where('id', '=', id).where('revoked_at', 'is', null);
+    if (tenantScope !== null) q = q.where('tenant_id', '=', tenantScope);
+    const r = await q.executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw new AccessError('TOKEN_NOT_FOUND', `no active token ${id}`);
+    const row = await this.#db.selectFrom('api_token').select('tenant_id').where('id', '=', id).executeTakeFirst();
+    await this.#audit.append({ actor: by, action: 'access.token.revoked', target: `token:${id}`, tenantId: row?.tenant_id ?? null });
+  }
+
+  /** Tokens (never their secrets) of one tenant, or all tenants when `tenantScope` is null. */
+  async list(tenantScope: string | null): Promise<TokenView[]> {
+    let q = this.#db.selectFrom('api_token').select(['id', 'tenant_id', 'role', 'name', 'created_at', 'expires_at', 'revoked_at', 'last_used_at', 'created_by']).orderBy('created_at').orderBy('id');
+    if (tenantScope !== null) q = q.where('tenant_id', '=', tenantScope);
+    return (await q.execute()).map((r) => ({ id: r.id, tenantId: r.tenant_id, role: r.role, name: r.name, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, createdBy: r.created_by }));
   }
 
   /** Resolves a bearer value to a principal, or throws TOKEN_INVALID. */

@@ -18,3 +18,6 @@ export { entryPages } from './entry-pages.ts';
 export type { AuditEntryRow } from './entry-pages.ts';
 export { EXPORT_FORMATS, parseExportFormat, formatEntry, syslogLine, escapeSdParam, entryJson } from './audit-export.ts';
 export type { ExportFormat } from './audit-export.ts';
+export { CheckpointKeys, CHECKPOINT_KEY_LABEL } from './checkpoint-keys.ts';
+export { auditRoutes } from './audit-routes.ts';
+export { testKeyHandle } from './test-key.ts';

@@ -35,4 +35,16 @@ export const auditMigrations: readonly DomainMigration[] = [
       await db.schema.createIndex('audit_entry_tenant').on('audit_entry').columns(['tenant_id', 'seq']).execute();
     },
   },
+  {
+    name: '20261123-31-audit-signing-key',
+    async up(db, t) {
+      await db.schema.createTable('audit_signing_key')
+        .addColumn('key_id', 'text', (c) => c.primaryKey())
+        .addColumn('ref', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('retired_at', t.int64)
+        .execute();
+    },
+  },
 ];

@@ -33,7 +33,21 @@ export interface AuditCheckpointTable {
   frontier: Buffer;
 }
 
+/**
+ * Checkpoint signing keys by key store ref. Only the ref is kept here: a verifier loads the public
+ * key from the key store, so editing this table cannot make a forged checkpoint verify.
+ */
+export interface AuditSigningKeyTable {
+  key_id: string;
+  ref: string;
+  algorithm: string;
+  created_at: number;
+  /** Set when a newer key took over; old checkpoints stay verifiable with it. */
+  retired_at: number | null;
+}
+
 export interface AuditTables {
   audit_entry: AuditEntryTable;
   audit_checkpoint: AuditCheckpointTable;
+  audit_signing_key: AuditSigningKeyTable;
 }

@@ -4,12 +4,12 @@ import { type Clock, systemClock } from '@medtrust/core';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { TenantService, TokenService } from '../access/index.ts';
-import { type AuditLog, DbAuditLog } from '../audit/index.ts';
+import { accessRoutes, authRoutes, LoginRateLimiter, SessionService, TenantService, TokenService, UserService } from '../access/index.ts';
+import { type AuditLog, auditRoutes, CheckpointKeys, CheckpointService, DbAuditLog } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type SqlDialectName } from '../db/index.ts';
 import { DbEventBus } from '../events/index.ts';
-import { buildHttpApp, requirePermission, type RouteModule } from '../http/index.ts';
+import { authenticateRequest, buildHttpApp, requirePermission, type RouteModule } from '../http/index.ts';
 import { JobRunner } from '../jobs/index.ts';
 import { CaHierarchy, type CaSummary, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, IssuanceService, type KeyStore, LazyKeyStore, openKeyring, openKeyStore, openSecretStore, type SecretStore } from '../pki/index.ts';
 import { DeviceRegistry } from '../devices/index.ts';
@@ -19,6 +19,9 @@ import { createUpdates, type Updates } from '../updates/index.ts';
 import { ensureAdminToken } from './admin-token.ts';
 
 export const VERSION = '0.1.0';
+
+/** How often the cluster signs an audit checkpoint (when the log grew). */
+const AUDIT_CHECKPOINT_INTERVAL_MS = 10 * 60_000;
 
 /** Everything a command or route may use, built once per process. */
 export interface PlatformServices {
@@ -34,6 +37,11 @@ export interface PlatformServices {
   readonly jobs: JobRunner;
   readonly metrics: Registry;
   readonly enrollTokens: EnrollTokenService;
+  readonly users: UserService;
+  readonly sessions: SessionService;
+  /** Signed Merkle checkpoints over the audit log, and the keys that sign and verify them. */
+  readonly auditCheckpoints: CheckpointService;
+  readonly auditKeys: CheckpointKeys;
   /** Private keys of the CAs and signers (file store or HSM), opened on first use. */
   readonly keyStore: KeyStore;
   /** Symmetric secrets sealed under the master key. */
@@ -89,12 +97,18 @@ export class Platform {
     const pkiKeyStore = new LazyKeyStore(config.keyStore.kind, () => openKeyStore(config, config.dataDir, { keyring }));
     const cas = new CaHierarchy({ db, keyStore: pkiKeyStore, audit, publicUrl: config.publicUrl, clock });
     const devices = new DeviceRegistry({ db, audit, events, clock });
+    // Label 'audit-checkpoint' in the platform key store; opened on the first checkpoint.
+    const auditKeys = new CheckpointKeys({ db, clock, keyStore: pkiKeyStore });
     const services: PlatformServices = {
       config, logger, clock, db, dialect: handle.dialect, audit, events, metrics,
-      tenants: new TenantService({ db, clock }),
+      tenants: new TenantService({ db, clock, audit }),
       tokens: new TokenService({ db, audit, clock }),
       jobs: new JobRunner({ db, clock, holder: events.origin, logger }),
       enrollTokens: new EnrollTokenService({ db, audit, clock, ttlHours: config.enrollTokenTtlHours }),
+      users: new UserService({ db, audit, clock }),
+      sessions: new SessionService({ db, clock }),
+      auditKeys,
+      auditCheckpoints: new CheckpointService({ db, clock, signingKey: () => auditKeys.signer() }),
       keyStore: pkiKeyStore,
       secrets: openSecretStore(config, config.dataDir, { keyring }),
       cas,
@@ -105,6 +119,7 @@ export class Platform {
       updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519' }),
     };
     for (const job of services.updates.jobs) services.jobs.add(job);
+    services.jobs.add(services.auditCheckpoints.job(AUDIT_CHECKPOINT_INTERVAL_MS));
     return new Platform(services, handle);
   }
 
@@ -128,6 +143,12 @@ export class Platform {
       enrollTokenRoutes({ service: s.enrollTokens, guard: requirePermission(s.tokens, 'enroll-token:create') }),
       s.updates.tufRoutes,
       s.updates.releaseRoutes({ manage: requirePermission(s.tokens, 'release:manage'), read: requirePermission(s.tokens, 'release:read') }),
+      authRoutes({ users: s.users, sessions: s.sessions, audit: s.audit, limiter: new LoginRateLimiter({ clock: s.clock }), authenticated: async (req) => void (await authenticateRequest(s.tokens, req)) }),
+      accessRoutes({
+        tenants: s.tenants, users: s.users, tokens: s.tokens,
+        guards: { tenantManage: requirePermission(s.tokens, 'tenant:manage'), userManage: requirePermission(s.tokens, 'user:manage'), tokenCreate: requirePermission(s.tokens, 'token:create'), authenticated: async (req) => void (await authenticateRequest(s.tokens, req)) },
+      }),
+      auditRoutes({ db: s.db, checkpoints: s.auditCheckpoints, trustedKeys: () => s.auditKeys.trusted(), guard: requirePermission(s.tokens, 'audit:read') }),
     ];
     this.#http = await buildHttpApp({
       logger: s.logger, metrics: s.metrics, version: VERSION, routes,
