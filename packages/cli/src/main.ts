@@ -2,6 +2,7 @@ import { isMedTrustError } from '@medtrust/core';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit-command.ts';
 import { registerEnrollToken } from './commands/enroll-token-command.ts';
+import { registerFactory } from './commands/factory-command.ts';
 import { registerInit } from './commands/init-command.ts';
 import { registerRelease } from './commands/release-command.ts';
 import { registerServe } from './commands/serve-command.ts';
@@ -26,6 +27,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerTenant(program, ctx);
   registerUser(program, ctx);
   registerEnrollToken(program, ctx);
+  registerFactory(program, ctx);
   try {
     await program.parseAsync([...argv]);
     return 0;

@@ -2,14 +2,25 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 
 export function registerInit(program: Command, ctx: CliContext): void {
-  program.command('init').description('create the data dir, database, CA hierarchy and admin token (idempotent)').action(async () => {
-    const p = await ctx.openPlatform();
-    try {
-      const r = await p.init();
-      ctx.output.out(`data dir: ${ctx.config().dataDir}`);
-      ctx.output.out(r.adminTokenCreated ? `admin token written to ${r.adminTokenPath} (mode 0600)` : `admin token already at ${r.adminTokenPath}`);
-    } finally {
-      await p.stop();
-    }
-  });
+  program.command('init').description('create the data dir, database, CA hierarchy and admin token (idempotent)')
+    .option('--json', 'print {"dataDir","adminTokenPath","adminTokenCreated","cas":[{"name","subject","sha256Fingerprint","notAfter","created"}]}')
+    .action(async (o: { json?: boolean }) => {
+      const p = await ctx.openPlatform();
+      try {
+        const r = await p.init();
+        if (o.json) {
+          ctx.output.out(JSON.stringify({ dataDir: ctx.config().dataDir, adminTokenPath: r.adminTokenPath, adminTokenCreated: r.adminTokenCreated, cas: r.cas }));
+          return;
+        }
+        ctx.output.out(`data dir: ${ctx.config().dataDir}`);
+        ctx.output.out(r.adminTokenCreated ? `admin token written to ${r.adminTokenPath} (mode 0600)` : `admin token already at ${r.adminTokenPath}`);
+        ctx.output.out(`key store: ${p.services.keyStore.kind}`);
+        for (const ca of r.cas) {
+          ctx.output.out(`${ca.created ? 'created' : 'exists '} ${ca.name.padEnd(26)} ${ca.subject}`);
+          ctx.output.out(`        SHA-256 ${ca.sha256Fingerprint}  until ${new Date(ca.notAfter).toISOString().slice(0, 10)}`);
+        }
+      } finally {
+        await p.stop();
+      }
+    });
 }

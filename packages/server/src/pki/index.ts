@@ -29,3 +29,5 @@ export type { CertificateQuery } from './store/certificate-store.ts';
 export { issuerUrls, Validity } from './profiles/certificate-profiles.ts';
 export type { CertificateProfile, IssuerUrls } from './profiles/certificate-profiles.ts';
 export { LazyKeyStore } from './keystore/lazy-key-store.ts';
+export { FactoryProvisioner, MAX_BATCH_DEVICES } from './provisioning/factory-provisioner.ts';
+export type { ProvisionRequest, ProvisionedDevice, GeneratedKeyType, ProvisioningRegistry } from './provisioning/factory-provisioner.ts';

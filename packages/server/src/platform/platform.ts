@@ -11,7 +11,7 @@ import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type
 import { DbEventBus } from '../events/index.ts';
 import { authenticateRequest, buildHttpApp, requirePermission, type RouteModule } from '../http/index.ts';
 import { JobRunner } from '../jobs/index.ts';
-import { CaHierarchy, type CaSummary, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, IssuanceService, type KeyStore, LazyKeyStore, openKeyring, openKeyStore, openSecretStore, type SecretStore } from '../pki/index.ts';
+import { CaHierarchy, type CaSummary, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, FactoryProvisioner, IssuanceService, type KeyStore, LazyKeyStore, openKeyring, openKeyStore, openSecretStore, type SecretStore } from '../pki/index.ts';
 import { DeviceRegistry } from '../devices/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
@@ -50,6 +50,7 @@ export interface PlatformServices {
   readonly certificates: DbCertificateStore;
   readonly issuer: IssuanceService;
   readonly devices: DeviceRegistry;
+  readonly provisioning: FactoryProvisioner;
   /** Releases, artifact store and the TUF repository. */
   readonly updates: Updates;
 }
@@ -97,6 +98,7 @@ export class Platform {
     const pkiKeyStore = new LazyKeyStore(config.keyStore.kind, () => openKeyStore(config, config.dataDir, { keyring }));
     const cas = new CaHierarchy({ db, keyStore: pkiKeyStore, audit, publicUrl: config.publicUrl, clock });
     const devices = new DeviceRegistry({ db, audit, events, clock });
+    const issuer = new IssuanceService({ db, dialect: handle.dialect, cas, devices, audit, events, publicUrl: config.publicUrl, ldevidValidityDays: config.ldevidValidityDays, clock });
     // Label 'audit-checkpoint' in the platform key store; opened on the first checkpoint.
     const auditKeys = new CheckpointKeys({ db, clock, keyStore: pkiKeyStore });
     const services: PlatformServices = {
@@ -113,8 +115,9 @@ export class Platform {
       secrets: openSecretStore(config, config.dataDir, { keyring }),
       cas,
       certificates: new DbCertificateStore({ db }),
-      issuer: new IssuanceService({ db, dialect: handle.dialect, cas, devices, audit, events, publicUrl: config.publicUrl, ldevidValidityDays: config.ldevidValidityDays, clock }),
+      issuer,
       devices,
+      provisioning: new FactoryProvisioner({ db, devices, issuer, audit, clock }),
       // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
       updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519' }),
     };

@@ -62,7 +62,7 @@ export class IssuanceService implements Issuer {
    * in one transaction (all or nothing) and audits each. `announce` also publishes an event per
    * certificate (off by default: births in the factory concern no live listener).
    */
-  async issueIdevidBatch(req: { readonly items: readonly IdevidBatchItem[]; readonly actor: string; readonly announce?: boolean }): Promise<IssuedCertificate[]> {
+  async issueIdevidBatch(req: { readonly items: readonly IdevidBatchItem[]; readonly actor: string; readonly announce?: boolean; readonly onProgress?: (done: number, total: number) => void }): Promise<IssuedCertificate[]> {
     if (req.items.length === 0) return [];
     const directory = await this.#o.devices.findMany(req.items.map((i) => i.device.id));
     const minter = await this.#minter('idevid', 'manufacturing');
@@ -83,9 +83,11 @@ export class IssuanceService implements Issuer {
       ]);
       const m = minter.mint({ subject, spkiDer: spki, notBeforeMs, notAfterMs: NO_EXPIRY_MS, altNames: { hardwareModule: { typeOid: this.#modelOid(device.model), serial: device.serial } } });
       minted.push({ m, device });
+      if (req.onProgress && minted.length % 100 === 0) req.onProgress(minted.length, req.items.length);
     }
     await this.#store('idevid', 'manufacturing', minted, undefined);
     await this.#auditAndAnnounce('manufacturing', 'idevid', minted, req.actor, req.announce ?? false);
+    req.onProgress?.(minted.length, req.items.length);
     return minted.map(({ m }) => this.#result(m, minter));
   }
 
