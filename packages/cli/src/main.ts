@@ -1,6 +1,7 @@
 import { isMedTrustError } from '@medtrust/core';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit-command.ts';
+import { registerDemo } from './commands/demo-command.ts';
 import { registerEnrollToken } from './commands/enroll-token-command.ts';
 import { registerFactory } from './commands/factory-command.ts';
 import { registerInit } from './commands/init-command.ts';
@@ -27,6 +28,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerTenant(program, ctx);
   registerUser(program, ctx);
   registerEnrollToken(program, ctx);
+  registerDemo(program, ctx);
   registerFactory(program, ctx);
   try {
     await program.parseAsync([...argv]);

@@ -31,12 +31,14 @@ function serialCandidates(cert: X509Certificate): string[] {
 export async function verifyClientCertificate(opts: {
   readonly der: Buffer;
   readonly ca: LoadedCa;
+  /** `ca`'s certificate, parsed once by the caller. */
+  readonly caCertificate: X509Certificate;
   readonly profile: 'idevid' | 'ldevid';
   readonly store: CertificateStore;
   readonly nowMs: number;
 }): Promise<VerifiedClientCertificate> {
   const cert = parse(opts.der);
-  const caCert = new X509Certificate(opts.ca.certificateDer);
+  const caCert = opts.caCertificate;
   // RFC 5280 §6.1.3: the issuer name chains and the signature verifies under the CA's key.
   if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) {
     throw new PkiError('CERT_UNTRUSTED', `the client certificate is not issued by the ${opts.ca.name} CA`, { details: { requiredCa: opts.ca.name } });

@@ -4,7 +4,7 @@ import { elementLength } from './der-writer.ts';
 /** Largest CSR we accept, decoded (the CSR_TOO_LARGE limit in the error catalogue). */
 export const MAX_CSR_BYTES = 16 * 1024;
 /** Largest request body: base64 of MAX_CSR_BYTES with line breaks, plus PEM armour. */
-export const MAX_CSR_BODY_BYTES = 24 * 1024;
+export const MAX_CSR_BODY_BYTES = 32 * 1024;
 
 const PEM_ARMOUR = /-----(BEGIN|END) (NEW )?CERTIFICATE REQUEST-----/g;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -1,19 +1,18 @@
+import { X509Certificate } from 'node:crypto';
 import { type Clock, isMedTrustError, systemClock } from '@medtrust/core';
 import type { AuditLog } from '../../audit/index.ts';
-import type { DeviceTable } from '../../devices/index.ts';
+import type { DeviceState } from '../../devices/index.ts';
 import type { ConsumedEnrollToken, EnrollTokenService } from '../enroll/index.ts';
 import { PkiError } from '../errors.ts';
-import type { CertificateAuthorities, CertificateStore, IssuedCertificate, Issuer } from '../pki-contracts.ts';
+import type { CaName, CertificateAuthorities, CertificateStore, IssuedCertificate, Issuer, LoadedCa } from '../pki-contracts.ts';
 import { verifyClientCertificate } from './client-certificate.ts';
 import { assertSameSubject } from './csr-subject.ts';
 import { pkcs7CertsOnly } from './pkcs7-certs-only.ts';
 
-type DeviceState = DeviceTable['state'];
-
 /** What EST needs of the device registry (implemented by devices/ DeviceRegistry). */
 export interface EstDeviceRegistry {
-  get(id: string): Promise<{ readonly id: string; readonly tenantId: string; readonly state: DeviceState } | undefined>;
-  transition(id: string, to: DeviceState, opts: { readonly actor: string; readonly reason?: string }): Promise<unknown>;
+  find(id: string): Promise<{ readonly id: string; readonly tenantId: string; readonly state: DeviceState } | undefined>;
+  transition(id: string, to: DeviceState, actor: string): Promise<unknown>;
 }
 
 /** How an EST caller proved who it is. */
@@ -42,6 +41,8 @@ export class EstService {
   readonly #audit: AuditLog;
   readonly #clock: Clock;
   #cacerts: Buffer | undefined;
+  // Parsed once per loaded CA (a re-initialised hierarchy hands out new LoadedCa objects).
+  readonly #parsed = new WeakMap<LoadedCa, X509Certificate>();
 
   constructor(opts: { cas: CertificateAuthorities; issuer: Issuer; store: CertificateStore; devices: EstDeviceRegistry; tokens: EnrollTokenService; audit: AuditLog; clock?: Clock }) {
     this.#cas = opts.cas;
@@ -74,7 +75,7 @@ export class EstService {
           break;
         case 'client-certificate': {
           // RFC 7030 §3.3.2 / IEEE 802.1AR: bootstrap enrolment is authorised by the birth certificate.
-          const v = await verifyClientCertificate({ der: creds.der, ca: await this.#cas.get('manufacturing'), profile: 'idevid', store: this.#store, nowMs: this.#clock.nowMs() });
+          const v = await verifyClientCertificate({ der: creds.der, ...(await this.#ca('manufacturing')), profile: 'idevid', store: this.#store, nowMs: this.#clock.nowMs() });
           deviceId = v.deviceId;
           break;
         }
@@ -89,7 +90,7 @@ export class EstService {
       const issued = await this.#issuer.issueLdevid({ deviceId: device.id, csrDer, replacesSerial: current?.serial, actor: `est:${creds.kind}` });
       secret = undefined; // issued: the secret stays consumed
       if (device.state === 'manufactured' || device.state === 'provisioned') {
-        await this.#devices.transition(device.id, 'enrolled', { actor: 'est', reason: `LDevID ${issued.serial}` });
+        await this.#devices.transition(device.id, 'enrolled', `est:${creds.kind}`);
       }
       await this.#audit.append({ actor: `est:${creds.kind}`, action: 'pki.est.enrolled', target: `device:${device.id}`, tenantId: device.tenantId, details: { serial: issued.serial, replaces: current?.serial ?? null, operation: 'simpleenroll' } });
       return { issued, deviceId: device.id, pkcs7Der: pkcs7CertsOnly([issued.der]) };
@@ -107,7 +108,7 @@ export class EstService {
       // RFC 7030 §4.2.2: the client authenticates with the certificate it is renewing; a
       // one-time secret or an IDevID is not enough here.
       if (creds.kind !== 'client-certificate') throw new PkiError('ENROLL_UNAUTHORIZED', 'simplereenroll requires the current LDevID as the TLS client certificate');
-      const v = await verifyClientCertificate({ der: creds.der, ca: await this.#cas.get('operational'), profile: 'ldevid', store: this.#store, nowMs: this.#clock.nowMs() });
+      const v = await verifyClientCertificate({ der: creds.der, ...(await this.#ca('operational')), profile: 'ldevid', store: this.#store, nowMs: this.#clock.nowMs() });
       deviceId = v.deviceId;
       const device = await this.#enrollableDevice(deviceId);
       const current = await this.#store.currentForDevice(device.id, 'ldevid');
@@ -122,8 +123,15 @@ export class EstService {
     }
   }
 
+  async #ca(name: CaName): Promise<{ ca: LoadedCa; caCertificate: X509Certificate }> {
+    const ca = await this.#cas.get(name);
+    let caCertificate = this.#parsed.get(ca);
+    if (!caCertificate) this.#parsed.set(ca, (caCertificate = new X509Certificate(ca.certificateDer)));
+    return { ca, caCertificate };
+  }
+
   async #enrollableDevice(deviceId: string | undefined): Promise<{ readonly id: string; readonly tenantId: string; readonly state: DeviceState }> {
-    const device = deviceId === undefined ? undefined : await this.#devices.get(deviceId);
+    const device = deviceId === undefined ? undefined : await this.#devices.find(deviceId);
     if (!device) throw new PkiError('DEVICE_UNKNOWN', 'the device is not in the registry');
     if (!ENROLLABLE.has(device.state)) throw new PkiError('DEVICE_STATE_INVALID', `a ${device.state} device cannot enrol`, { details: { state: device.state } });
     return device;
