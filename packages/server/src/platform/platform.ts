@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { type Clock, systemClock } from '@medtrust/core';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { accessRoutes, authRoutes, LoginRateLimiter, SessionService, TenantService, TokenService, UserService } from '../access/index.ts';
+import { type AuditLog, auditRoutes, CheckpointKeys, CheckpointService, DbAuditLog } from '../audit/index.ts';
+import type { Config } from '../config/index.ts';
+import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type SqlDialectName } from '../db/index.ts';
+import { DbEventBus } from '../events/index.ts';
+import { authenticateRequest, buildHttpApp, type HttpsListener, requirePermission, type RouteModule, startHttpsListener } from '../http/index.ts';
+import { JobRunner } from '../jobs/index.ts';
+import { CaHierarchy, type CaSummary, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, EstService, estRoutes, FactoryProvisioner, IssuanceService, type KeyStore, LazyKeyStore, openKeyring, openKeyStore, openSecretStore, type SecretStore } from '../pki/index.ts';
+import { DeviceRegistry } from '../devices/index.ts';
+import { createLogger, type Logger } from '../logging/index.ts';
+import { allMigrations } from '../migrations.ts';
+import { createUpdates, type Updates } from '../updates/index.ts';
+import { ensureAdminToken } from './admin-token.ts';
+
+export const VERSION = '0.1.0';
+
+/** How often the cluster signs an audit checkpoint (when the log grew). */
+const AUDIT_CHECKPOINT_INTERVAL_MS = 10 * 60_000;
+
+/** Everything a command or route may use, built once per process. */
+export interface PlatformServices {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly db: Kysely<Database>;
+  readonly dialect: SqlDialectName;
+  readonly audit: AuditLog;
+  readonly events: DbEventBus;
+  readonly tenants: TenantService;
+  readonly tokens: TokenService;
+  readonly jobs: JobRunner;
+  readonly metrics: Registry;
+  readonly enrollTokens: EnrollTokenService;
+  readonly users: UserService;
+  readonly sessions: SessionService;
+  /** Signed Merkle checkpoints over the audit log, and the keys that sign and verify them. */
+  readonly auditCheckpoints: CheckpointService;
+  readonly auditKeys: CheckpointKeys;
+  /** Private keys of the CAs and signers (file store or HSM), opened on first use. */
+  readonly keyStore: KeyStore;
+  /** Symmetric secrets sealed under the master key. */
+  readonly secrets: SecretStore;
+  readonly cas: CaHierarchy;
+  readonly certificates: DbCertificateStore;
+  readonly issuer: IssuanceService;
+  readonly devices: DeviceRegistry;
+  readonly provisioning: FactoryProvisioner;
+  /** Releases, artifact store and the TUF repository. */
+  readonly updates: Updates;
+}
+
+export interface InitResult {
+  readonly operatorTenantId: string;
+  readonly adminTokenPath: string;
+  readonly adminTokenCreated: boolean;
+  /** The CAs and OCSP signers, with `created` true for those made by this call. */
+  readonly cas: readonly CaSummary[];
+}
+
+export interface Listening {
+  readonly httpUrl: string;
+  /** The device-facing HTTPS listener (EST, device API). */
+  readonly httpsUrl: string;
+}
+
+/**
+ * The platform process: opens storage, builds the domain services, and (on `start`) listens.
+ * CLI commands open it too, without listening, to act on the same data dir.
+ */
+export class Platform {
+  readonly services: PlatformServices;
+  readonly #handle: DatabaseHandle;
+  #http: FastifyInstance | undefined;
+  #https: HttpsListener | undefined;
+
+  private constructor(services: PlatformServices, handle: DatabaseHandle) {
+    this.services = services;
+    this.#handle = handle;
+  }
+
+  /** Opens the data dir and database and applies pending migrations. */
+  static async open(opts: { config: Config; logger?: Logger; clock?: Clock }): Promise<Platform> {
+    const { config } = opts;
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const logger = opts.logger ?? createLogger({ level: config.logLevel });
+    const clock = opts.clock ?? systemClock;
+    const handle = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    await migrateToLatest(handle.db, handle.dialect, allMigrations);
+    const db = handle.db;
+    const audit = new DbAuditLog({ db, dialect: handle.dialect, clock });
+    const events = new DbEventBus({ db, clock });
+    events.onError = (e) => logger.error({ err: e }, 'event handler failed');
+    const metrics = new Registry();
+    const keyring = openKeyring(config, config.dataDir);
+    const pkiKeyStore = new LazyKeyStore(config.keyStore.kind, () => openKeyStore(config, config.dataDir, { keyring }));
+    const cas = new CaHierarchy({ db, keyStore: pkiKeyStore, audit, publicUrl: config.publicUrl, clock });
+    const devices = new DeviceRegistry({ db, audit, events, clock });
+    const issuer = new IssuanceService({ db, dialect: handle.dialect, cas, devices, audit, events, publicUrl: config.publicUrl, ldevidValidityDays: config.ldevidValidityDays, clock });
+    // Label 'audit-checkpoint' in the platform key store; opened on the first checkpoint.
+    const auditKeys = new CheckpointKeys({ db, clock, keyStore: pkiKeyStore });
+    const services: PlatformServices = {
+      config, logger, clock, db, dialect: handle.dialect, audit, events, metrics,
+      tenants: new TenantService({ db, clock, audit }),
+      tokens: new TokenService({ db, audit, clock }),
+      jobs: new JobRunner({ db, clock, holder: events.origin, logger }),
+      enrollTokens: new EnrollTokenService({ db, audit, clock, ttlHours: config.enrollTokenTtlHours }),
+      users: new UserService({ db, audit, clock }),
+      sessions: new SessionService({ db, clock }),
+      auditKeys,
+      auditCheckpoints: new CheckpointService({ db, clock, signingKey: () => auditKeys.signer() }),
+      keyStore: pkiKeyStore,
+      secrets: openSecretStore(config, config.dataDir, { keyring }),
+      cas,
+      certificates: new DbCertificateStore({ db }),
+      issuer,
+      devices,
+      provisioning: new FactoryProvisioner({ db, devices, issuer, audit, clock }),
+      // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
+      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519' }),
+    };
+    for (const job of services.updates.jobs) services.jobs.add(job);
+    services.jobs.add(services.auditCheckpoints.job(AUDIT_CHECKPOINT_INTERVAL_MS));
+    return new Platform(services, handle);
+  }
+
+  /** Idempotent first-time set-up: operator tenant and admin token. */
+  async init(): Promise<InitResult> {
+    const s = this.services;
+    const operatorTenantId = await s.tenants.ensureOperator();
+    const admin = await ensureAdminToken({ dataDir: s.config.dataDir, tokens: s.tokens, operatorTenantId });
+    if (admin.created) await s.audit.append({ actor: 'system', action: 'platform.initialised', tenantId: operatorTenantId, details: { adminTokenPath: admin.path } });
+    const cas = await s.cas.init();
+    await s.updates.ceremony.initialise('system');
+    return { operatorTenantId, adminTokenPath: admin.path, adminTokenCreated: admin.created, cas };
+  }
+
+  /** Initialises if needed, then listens on the configured ports. */
+  async start(): Promise<Listening> {
+    const s = this.services;
+    await this.init();
+    collectDefaultMetrics({ register: s.metrics });
+    const routes: RouteModule[] = [
+      enrollTokenRoutes({ service: s.enrollTokens, guard: requirePermission(s.tokens, 'enroll-token:create') }),
+      s.updates.tufRoutes,
+      s.updates.releaseRoutes({ manage: requirePermission(s.tokens, 'release:manage'), read: requirePermission(s.tokens, 'release:read') }),
+      authRoutes({ users: s.users, sessions: s.sessions, audit: s.audit, limiter: new LoginRateLimiter({ clock: s.clock }), authenticated: async (req) => void (await authenticateRequest(s.tokens, req)) }),
+      accessRoutes({
+        tenants: s.tenants, users: s.users, tokens: s.tokens,
+        guards: { tenantManage: requirePermission(s.tokens, 'tenant:manage'), userManage: requirePermission(s.tokens, 'user:manage'), tokenCreate: requirePermission(s.tokens, 'token:create'), authenticated: async (req) => void (await authenticateRequest(s.tokens, req)) },
+      }),
+      auditRoutes({ db: s.db, checkpoints: s.auditCheckpoints, trustedKeys: () => s.auditKeys.trusted(), guard: requirePermission(s.tokens, 'audit:read') }),
+    ];
+    this.#http = await buildHttpApp({
+      logger: s.logger, metrics: s.metrics, version: VERSION, routes,
+      ready: async () => {
+        await s.db.selectFrom('tenant').select('id').limit(1).execute();
+        return true;
+      },
+    });
+    await this.#http.listen({ host: s.config.bindHost, port: s.config.httpPort });
+    const port = (this.#http.server.address() as AddressInfo).port;
+    // Device-facing routes (client certificates reach them): EST, then the device HTTPS API.
+    const est = new EstService({ cas: s.cas, issuer: s.issuer, store: s.certificates, devices: s.devices, tokens: s.enrollTokens, audit: s.audit, clock: s.clock });
+    const deviceRoutes: RouteModule[] = [estRoutes(est)];
+    this.#https = await startHttpsListener({
+      bindHost: s.config.bindHost, port: s.config.httpsPort, publicUrl: s.config.publicUrl, tlsHostnames: s.config.tlsHostnames,
+      issuer: s.issuer, cas: s.cas, logger: s.logger, metrics: s.metrics, version: VERSION, routes: deviceRoutes,
+      ready: async () => {
+        await s.cas.get('operational');
+        return true;
+      },
+    });
+    await s.events.start();
+    s.jobs.start();
+    return { httpUrl: `http://${s.config.bindHost}:${port}`, httpsUrl: this.#https.url };
+  }
+
+  async stop(): Promise<void> {
+    this.services.jobs.stop();
+    this.services.events.stop();
+    await this.#http?.close();
+    await this.#https?.close();
+    await this.services.keyStore.close();
+    await this.#handle.close();
+  }
+}
