@@ -140,18 +140,28 @@ describe('Pkcs11KeyStore on SoftHSM2', () => {
       }
     });
 
+    it('also finds a key by its bare label or a label-only URI', async () => {
+      const h = handles.get('ec-p384')!;
+      for (const ref of ['ca-ec-p384', 'pkcs11:object=ca-ec-p384', 'pkcs11:object=ca-ec-p384;type=private']) {
+        const again = await store.load(ref);
+        assert.equal(spki(again), spki(h), ref);
+        assert.ok(verify('sha384', message, h.publicKey, again.sign(message)));
+      }
+    });
+
     it('answers KEY_NOT_FOUND for refs that name nothing on this token', async () => {
       const h = handles.get('ec-p256');
       assert.ok(h);
       const uri = parseKeyUri(h.ref);
-      assert.ok(uri);
+      assert.ok(uri?.id);
       for (const ref of [
         'pkcs11:object=never-made;id=%01;type=private',
         h.ref.replace(/id=%[0-9a-f]{2}/, 'id=%ff'),
         `pkcs11:token=other;object=${uri.label};id=${[...uri.id].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`,
         `${h.ref}?module-path=/tmp/evil.so`,
         'file:ca-root',
-        'pkcs11:object=ca-ec-p256',
+        'never-made',
+        'pkcs11:object=never-made',
         'pkcs11:object=ca-ec-p256;id=%zz',
         '',
       ]) {
@@ -159,15 +169,22 @@ describe('Pkcs11KeyStore on SoftHSM2', () => {
       }
     });
 
-    it('refuses a key type the platform does not use (P-521 imported with softhsm2-util)', async () => {
+    it('refuses keys imported with softhsm2-util that are of an unused type or ambiguous by label', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'p11-import-'));
       try {
-        const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-521' });
-        writeFileSync(join(dir, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+        const pem = (curve: string): string => generateKeyPairSync('ec', { namedCurve: curve }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+        writeFileSync(join(dir, 'p521.pem'), pem('P-521'));
+        writeFileSync(join(dir, 'dup1.pem'), pem('P-256'));
+        writeFileSync(join(dir, 'dup2.pem'), pem('P-256'));
         await store.close();
-        token.util(['--import', join(dir, 'k.pem'), '--token', token.config.tokenLabel!, '--label', 'p521', '--id', 'a1b2', '--pin', token.config.pin]);
+        const label = token.config.tokenLabel!;
+        token.util(['--import', join(dir, 'p521.pem'), '--token', label, '--label', 'p521', '--id', 'a1b2', '--pin', token.config.pin]);
+        token.util(['--import', join(dir, 'dup1.pem'), '--token', label, '--label', 'dup', '--id', '01', '--pin', token.config.pin]);
+        token.util(['--import', join(dir, 'dup2.pem'), '--token', label, '--label', 'dup', '--id', '02', '--pin', token.config.pin]);
         store = Pkcs11KeyStore.open(token.config);
         assert.equal(await codeOf(() => store.load('pkcs11:object=p521;id=%a1%b2;type=private')), 'KEY_ALGORITHM_UNSUPPORTED');
+        assert.equal(await codeOf(() => store.load('dup')), 'KEYSTORE_FAILURE');
+        assert.equal((await store.load('pkcs11:object=dup;id=%02')).algorithm, 'ec-p256');
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -229,13 +246,16 @@ describe('Pkcs11KeyStore on SoftHSM2', () => {
       }
     });
 
-    it('opens by slot id alone, and refuses a second store on the same library in one process', async () => {
+    it('opens by slot id alone, and shares one login between two stores in a process', async () => {
       await store.close();
       store = Pkcs11KeyStore.open({ ...token.config, tokenLabel: undefined, slot: token.slotId });
+      const second = Pkcs11KeyStore.open(token.config);
       const h = handles.get('ec-p256')!;
-      assert.equal(spki(await store.load(h.ref)), spki(h));
-      assert.equal(await codeOf(() => Pkcs11KeyStore.open(token.config)), 'KEYSTORE_FAILURE');
-      assert.ok(verify('sha256', message, h.publicKey, (await store.load(h.ref)).sign(message)), 'the first store still works');
+      assert.equal(spki(await second.load(h.ref)), spki(h));
+      // The token would accept any PIN once logged in; the store still checks it.
+      assert.equal(await codeOf(() => Pkcs11KeyStore.open({ ...token.config, pin: '9999' })), 'CA_KEY_LOCKED');
+      await second.close();
+      assert.ok(verify('sha256', message, h.publicKey, (await store.load(h.ref)).sign(message)), 'the first store is still logged in');
     });
 
     it('answers KEY_ALGORITHM_UNSUPPORTED when the token lacks the Edwards mechanisms', async () => {

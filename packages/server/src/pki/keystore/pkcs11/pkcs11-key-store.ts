@@ -92,20 +92,25 @@ export class Pkcs11KeyStore implements KeyStore {
     }
   }
 
+  /** Accepts the ref `generate` returned, another RFC 7512 URI, or a bare label (unique on the token). */
   async load(ref: string): Promise<KeyHandle> {
-    const uri = parseKeyUri(ref);
+    // A bare label is how callers that know only the label (as with the file store) find a key.
+    const uri = LABEL.test(ref) ? { label: ref, id: undefined, token: undefined } : parseKeyUri(ref);
     if (uri === undefined) throw new PkiError('KEY_NOT_FOUND', 'Not a PKCS#11 key ref', { details: { ref } });
     if (uri.token !== undefined && uri.token !== this.token.label) {
       throw new PkiError('KEY_NOT_FOUND', 'The key ref names another token', { details: { ref, token: this.token.label } });
     }
-    const one = (cls: number, what: string): Buffer => {
-      const found = this.token.find(this.template(cls, uri.label, uri.id));
+    const one = (cls: number, what: string, id: Buffer | undefined): Buffer => {
+      const found = this.token.find(this.template(cls, uri.label, id));
       const [first, ...rest] = found;
       if (first === undefined) throw new PkiError('KEY_NOT_FOUND', `No ${what} for this ref on the token`, { details: { ref } });
-      if (rest.length > 0) throw new PkiError('KEYSTORE_FAILURE', `Several ${what}s share this label and id`, { details: { ref } });
+      if (rest.length > 0) throw new PkiError('KEYSTORE_FAILURE', `Several ${what}s match this ref; name the key by label and id`, { details: { ref } });
       return first;
     };
-    return this.handle(ref, one(pkcs11js.CKO_PRIVATE_KEY, 'private key'), one(pkcs11js.CKO_PUBLIC_KEY, 'public key'));
+    const privateKey = one(pkcs11js.CKO_PRIVATE_KEY, 'private key', uri.id);
+    // The public half is the one with the private key's CKA_ID, also when the ref had no id.
+    const id = uri.id ?? this.token.attributes(privateKey, [pkcs11js.CKA_ID]).get(pkcs11js.CKA_ID);
+    return this.handle(ref, privateKey, one(pkcs11js.CKO_PUBLIC_KEY, 'public key', id));
   }
 
   async close(): Promise<void> {

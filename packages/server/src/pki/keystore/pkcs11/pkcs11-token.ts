@@ -2,47 +2,12 @@ import pkcs11js from 'pkcs11js';
 import type { KeyPair, Mechanism, PKCS11, Template } from 'pkcs11js';
 import type { KeyStoreConfig } from '../../../config/index.ts';
 import { PkiError } from '../../errors.ts';
+import { toPkiError } from './pkcs11-errors.ts';
+import { Pkcs11Module, PROCESS_MODULES } from './pkcs11-module.ts';
+import type { Pkcs11ModuleRegistry } from './pkcs11-module.ts';
 
 /** The `kind: 'pkcs11'` branch of the key store settings. */
 export type Pkcs11KeyStoreConfig = Extract<KeyStoreConfig, { kind: 'pkcs11' }>;
-
-// Return values that mean "the token is absent or will not let us in" rather than "the HSM is
-// broken": the operator fixes them with the PIN or by plugging the token back in.
-const LOCKED = new Set<number>([
-  pkcs11js.CKR_PIN_INCORRECT, pkcs11js.CKR_PIN_INVALID, pkcs11js.CKR_PIN_LEN_RANGE, pkcs11js.CKR_PIN_EXPIRED,
-  pkcs11js.CKR_PIN_LOCKED, pkcs11js.CKR_TOKEN_NOT_PRESENT, pkcs11js.CKR_TOKEN_NOT_RECOGNIZED,
-  pkcs11js.CKR_DEVICE_REMOVED, pkcs11js.CKR_USER_NOT_LOGGED_IN, pkcs11js.CKR_USER_PIN_NOT_INITIALIZED,
-  pkcs11js.CKR_SESSION_HANDLE_INVALID, pkcs11js.CKR_SESSION_CLOSED, pkcs11js.CKR_SLOT_ID_INVALID,
-]);
-
-const CKR_NAMES = new Map<number, string>(
-  Object.entries(pkcs11js).filter(([k, v]) => k.startsWith('CKR_') && typeof v === 'number').map(([k, v]) => [v as number, k]),
-);
-
-/** The CK_RV of a pkcs11js failure (some wrapped methods throw plain Errors naming it). */
-function ckrCode(e: unknown): number | undefined {
-  if (e instanceof pkcs11js.Pkcs11Error) return e.code;
-  const m = e instanceof Error ? /CKR_\w+:(\d+)/.exec(e.message) : null;
-  return m?.[1] === undefined ? undefined : Number(m[1]);
-}
-
-/** The CKR_* name of a pkcs11js failure, or undefined when it is not a Cryptoki return value. */
-export function ckrOf(e: unknown): string | undefined {
-  const code = ckrCode(e);
-  return code === undefined ? undefined : (CKR_NAMES.get(code) ?? `CKR_0x${code.toString(16)}`);
-}
-
-/** Maps a pkcs11js failure to CA_KEY_LOCKED or KEYSTORE_FAILURE; the PIN never reaches it. */
-export function toPkiError(e: unknown, what: string): PkiError {
-  if (e instanceof PkiError) return e;
-  const code = ckrCode(e);
-  const ckr = ckrOf(e);
-  const locked = code !== undefined && LOCKED.has(code);
-  return new PkiError(locked ? 'CA_KEY_LOCKED' : 'KEYSTORE_FAILURE', `PKCS#11: ${what} failed${ckr ? ` (${ckr})` : ''}`, {
-    cause: e,
-    details: ckr ? { ckr } : undefined,
-  });
-}
 
 function slotId(slot: Buffer): bigint {
   // pkcs11js hands CK_SLOT_ID out as the native CK_ULONG bytes.
@@ -75,37 +40,29 @@ export class Pkcs11Token {
   private session: Buffer | undefined;
   private readonly pending = new Set<Promise<unknown>>();
 
-  private constructor(private readonly mod: PKCS11, readonly slot: Buffer, readonly label: string, session: Buffer) {
+  private readonly mod: PKCS11;
+
+  private constructor(private readonly module: Pkcs11Module, readonly slot: Buffer, readonly label: string, session: Buffer) {
+    this.mod = module.mod;
     this.session = session;
   }
 
-  /** Loads the library, finds the token, opens a RW session and logs in as the user. */
-  static open(config: Pkcs11KeyStoreConfig): Pkcs11Token {
-    const mod = new pkcs11js.PKCS11();
-    try {
-      mod.load(config.library);
-    } catch (cause) {
-      throw new PkiError('KEYSTORE_FAILURE', 'PKCS#11: cannot load the library', { cause, details: { library: config.library } });
-    }
-    try {
-      // OS locking: key generation runs on libuv worker threads (C_GenerateKeyPairAsync).
-      mod.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-    } catch (e) {
-      mod.close();
-      // Cryptoki allows one C_Initialize per process and library (PKCS#11 v2.40 §5.4).
-      throw toPkiError(e, 'C_Initialize (is another key store on this library open in this process?)');
-    }
+  /** Loads the library (or shares it), finds the token, opens a RW session and logs in as the user. */
+  static open(config: Pkcs11KeyStoreConfig, registry: Pkcs11ModuleRegistry = PROCESS_MODULES): Pkcs11Token {
+    const module = Pkcs11Module.acquire(config.library, registry);
+    const mod = module.mod;
+    let slot: Buffer | undefined;
     let session: Buffer | undefined;
+    let loggedIn = false;
     try {
-      const slot = selectSlot(mod, config);
+      slot = selectSlot(mod, config);
       session = mod.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
-      mod.C_Login(session, pkcs11js.CKU_USER, config.pin);
-      return new Pkcs11Token(mod, slot, mod.C_GetTokenInfo(slot).label.trimEnd(), session);
+      module.login(slot, session, config.pin);
+      loggedIn = true;
+      return new Pkcs11Token(module, slot, mod.C_GetTokenInfo(slot).label.trimEnd(), session);
     } catch (e) {
       try {
-        if (session) mod.C_CloseSession(session);
-        mod.C_Finalize();
-        mod.close();
+        module.release(slot, session, loggedIn);
       } catch {
         // The original failure is the one worth reporting.
       }
@@ -188,7 +145,7 @@ export class Pkcs11Token {
     }
   }
 
-  /** Waits for key generation in flight, then logs out, closes the session and finalizes. */
+  /** Waits for key generation in flight, then closes the session (logout and C_Finalize come with the process's last store). */
   async close(): Promise<void> {
     const session = this.session;
     if (session === undefined) return;
@@ -197,10 +154,7 @@ export class Pkcs11Token {
     this.session = undefined;
     await Promise.allSettled([...this.pending]);
     try {
-      this.mod.C_Logout(session);
-      this.mod.C_CloseSession(session);
-      this.mod.C_Finalize();
-      this.mod.close();
+      this.module.release(this.slot, session, true);
     } catch (e) {
       throw toPkiError(e, 'closing the token');
     }

@@ -1,8 +1,8 @@
 /** The parts of an RFC 7512 PKCS#11 URI that name one key pair on the token. */
 export interface Pkcs11KeyUri {
   readonly label: string;
-  /** CKA_ID shared by the private and public key objects. */
-  readonly id: Buffer;
+  /** CKA_ID shared by the private and public key objects; absent means "the one key with this label". */
+  readonly id: Buffer | undefined;
   /** Token label; absent means "the token this store is logged in to". */
   readonly token: string | undefined;
 }
@@ -22,7 +22,7 @@ export function formatKeyUri(label: string, id: Buffer): string {
 
 /**
  * Parses a ref back; returns undefined for anything that is not a PKCS#11 URI naming a private
- * key by object label and id (the caller turns that into KEY_NOT_FOUND).
+ * key by object label (and id) (the caller turns that into KEY_NOT_FOUND).
  */
 export function parseKeyUri(ref: string): Pkcs11KeyUri | undefined {
   if (!ref.startsWith('pkcs11:')) return undefined;
@@ -43,11 +43,11 @@ export function parseKeyUri(ref: string): Pkcs11KeyUri | undefined {
   try {
     const label = attrs.get('object');
     const idRaw = attrs.get('id');
-    if (label === undefined || idRaw === undefined) return undefined;
-    const id = Buffer.from(pctDecodeBytes(idRaw), 'latin1');
+    if (label === undefined) return undefined;
+    const id = idRaw === undefined ? undefined : Buffer.from(pctDecodeBytes(idRaw), 'latin1');
     const token = attrs.get('token');
     const decodedLabel = decodeURIComponent(label);
-    if (decodedLabel === '' || id.length === 0) return undefined;
+    if (decodedLabel === '' || id?.length === 0) return undefined;
     return { label: decodedLabel, id, token: token === undefined ? undefined : decodeURIComponent(token) };
   } catch {
     return undefined;
