@@ -8,5 +8,5 @@ export { newId } from './ids.ts';
 export { canonicalJson } from './json/canonical-json.ts';
 export { stableJson } from './json/stable-json.ts';
 export * from './der/index.ts';
-export { commandErrors, CommandError, commandKeyId, signCommand, verifySignedCommand, MemoryNonceRegistry } from './commands/signed-command.ts';
+export { commandErrors, CommandError, commandKeyId, signCommand, verifySignedCommand, MemoryNonceRegistry, assertWithinCarriedLimits } from './commands/signed-command.ts';
 export type { CommandErrorCode, CommandEnvelope, SignedCommand, NonceRegistry } from './commands/signed-command.ts';

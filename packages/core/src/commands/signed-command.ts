@@ -8,6 +8,7 @@ export const commandErrors = defineErrors({
   COMMAND_SIGNATURE_INVALID: { status: 400, meaning: 'The command signature does not verify with the platform command key (forged or altered).', fix: 'Give the device the platform command-signing public key; investigate the sender.' },
   COMMAND_WRONG_DEVICE: { status: 400, meaning: 'The command names another device.', fix: 'Send the command to the device it was issued for.' },
   COMMAND_EXPIRED: { status: 400, meaning: 'The command expired before the device received it, or was issued in the future.', fix: 'Issue the command again; check the device clock.' },
+  COMMAND_LIMIT_EXCEEDED: { status: 400, meaning: 'The device re-checked the command against the hard limits it carries and refused it.', fix: 'Issue a command inside the drug library hard limits.' },
   COMMAND_REPLAYED: { status: 400, meaning: 'The device has already seen this command nonce (a replay).', fix: 'Issue a new command; investigate who replayed it.' },
 });
 export type CommandErrorCode = keyof typeof commandErrors;
@@ -88,4 +89,16 @@ export function verifySignedCommand(signed: SignedCommand, opts: { publicKey: Ke
   if (env.issuedAtMs > opts.nowMs + skew || env.expiresAtMs <= opts.nowMs - skew || env.expiresAtMs <= env.issuedAtMs) throw new CommandError('COMMAND_EXPIRED', 'command is expired or not yet valid');
   if (!opts.nonces.remember(env.nonce, env.expiresAtMs + skew, opts.nowMs)) throw new CommandError('COMMAND_REPLAYED', 'command nonce seen before');
   return env;
+}
+
+/**
+ * The device's own re-check (defence in depth): every numeric parameter named in `limits` must
+ * lie inside its hard limits. Throws COMMAND_LIMIT_EXCEEDED.
+ */
+export function assertWithinCarriedLimits(env: CommandEnvelope): void {
+  for (const [name, l] of Object.entries(env.limits ?? {})) {
+    const v = env.params[name];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new CommandError('COMMAND_LIMIT_EXCEEDED', `parameter ${name} is missing or not a number`);
+    if ((l.hardMin !== undefined && v < l.hardMin) || (l.hardMax !== undefined && v > l.hardMax)) throw new CommandError('COMMAND_LIMIT_EXCEEDED', `${name} ${v} outside hard limits`);
+  }
 }

@@ -21,12 +21,22 @@ export const PERMISSIONS = {
   'certificate:revoke': ['operator-admin', 'security-analyst', 'hospital-admin', 'biomed'],
   'enroll-token:create': ['operator-admin', 'hospital-admin', 'biomed'],
   'audit:read': ['operator-admin', 'security-analyst', 'auditor'],
+  // Vitals are PHI: routes further limit the operator to non-PHI device metrics (telemetry/device-access.ts).
+  'telemetry:read': ['operator-admin', 'security-analyst', 'hospital-admin', 'biomed', 'clinician'],
+  'vuln:read': ['operator-admin', 'security-analyst', 'release-manager', 'hospital-admin', 'biomed', 'auditor'],
+  'vuln:manage': ['operator-admin', 'security-analyst'],
+  'sbom:manage': ['operator-admin', 'security-analyst', 'release-manager'],
   'release:manage': ['operator-admin', 'release-manager'],
   'release:read': ['operator-admin', 'release-manager', 'security-analyst', 'auditor'],
   'alert:read': ['operator-admin', 'hospital-admin', 'biomed', 'clinician'],
   'alert:acknowledge': ['hospital-admin', 'biomed', 'clinician'],
   'alert-rule:manage': ['hospital-admin', 'clinician'],
   'webhook:manage': ['operator-admin', 'hospital-admin'],
+  'drug-library:read': ['hospital-admin', 'biomed', 'clinician'],
+  'drug-library:manage': ['hospital-admin'],
+  'command:read': ['hospital-admin', 'biomed', 'clinician', 'auditor'],
+  'command:request': ['clinician'],
+  'command:approve': ['clinician'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -15,6 +15,10 @@ export const clinicalErrors = defineErrors({
   ALERT_STATE_INVALID: { status: 409, meaning: 'The alert is already in that state or resolved.', fix: 'Read the alert again; only raised alerts can be acknowledged.' },
   WEBHOOK_URL_INVALID: { status: 400, meaning: 'The webhook URL is not an http(s) URL.', fix: 'Give an https URL (http is allowed for localhost only).' },
   WEBHOOK_NOT_FOUND: { status: 404, meaning: 'No webhook or delivery with that id in your tenant.', fix: 'List webhooks and dead-lettered deliveries to find the id.' },
+  COMMAND_NOT_FOUND: { status: 404, meaning: 'No command with that id in your tenant.', fix: 'List the device\'s commands to find the id.' },
+  COMMAND_STATE_INVALID: { status: 409, meaning: 'The command is not waiting for approval (already issued, refused or expired), or the approver is the requester.', fix: 'A second clinician, not the requester, approves a pending command before it expires.' },
+  DEVICE_NOT_COMMANDABLE: { status: 409, meaning: 'The device is quarantined, decommissioned or not enrolled: commands to it are blocked.', fix: 'Resolve the quarantine (biomed) or use another device.' },
+  NO_DRUG_LIBRARY: { status: 409, meaning: 'The tenant has no drug library; infusion commands cannot be checked.', fix: 'Import a drug library (POST /api/v1/drug-library) first.' },
 });
 
 export type ClinicalErrorCode = keyof typeof clinicalErrors;

@@ -65,4 +65,42 @@ export const clinicalMigrations: readonly DomainMigration[] = [
       await db.schema.createIndex('webhook_delivery_due').on('webhook_delivery').columns(['status', 'next_attempt_at']).execute();
     },
   },
+  {
+    name: '20261123-61-clinical-commands',
+    async up(db, t) {
+      await db.schema.createTable('drug_library')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenant.id'))
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('entries', 'text', (c) => c.notNull())
+        .addColumn('imported_at', t.int64, (c) => c.notNull())
+        .addColumn('imported_by', 'text', (c) => c.notNull())
+        .addColumn('source_sha256', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('drug_library_pk', ['tenant_id', 'version'])
+        .execute();
+      await db.schema.createTable('device_command')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenant.id'))
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('request', 'text', (c) => c.notNull())
+        .addColumn('care_area', 'text')
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addColumn('override_reason', 'text')
+        .addColumn('confirm_rate_jump', 'integer', (c) => c.notNull())
+        .addColumn('second_approver', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('refusal_code', 'text')
+        .addColumn('findings', 'text', (c) => c.notNull())
+        .addColumn('drug_library_version', 'integer')
+        .addColumn('signed', 'text')
+        .addColumn('nonce', 'text')
+        .addColumn('issued_at', t.int64)
+        .addColumn('expires_at', t.int64)
+        .addColumn('acked_at', t.int64)
+        .addColumn('ack_detail', 'text')
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('device_command_device').on('device_command').columns(['device_id', 'created_at']).execute();
+    },
+  },
 ];

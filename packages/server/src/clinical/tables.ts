@@ -66,7 +66,49 @@ export interface WebhookDeliveryTable {
   delivered_at: number | null;
 }
 
+export interface DrugLibraryTable {
+  tenant_id: string;
+  version: number;
+  /** JSON array of DrugEntry. */
+  entries: string;
+  imported_at: number;
+  imported_by: string;
+  /** SHA-256 of the imported file, hex. */
+  source_sha256: string;
+}
+
+export interface DeviceCommandTable {
+  id: string;
+  tenant_id: string;
+  device_id: string;
+  kind: string;
+  /** JSON of the command as requested. */
+  request: string;
+  care_area: string | null;
+  requested_by: string;
+  override_reason: string | null;
+  confirm_rate_jump: number;
+  second_approver: string | null;
+  /** pending-approval -> issued -> acknowledged | rejected; refused never leaves the platform. */
+  status: 'refused' | 'pending-approval' | 'issued' | 'acknowledged' | 'rejected' | 'expired';
+  refusal_code: string | null;
+  /** JSON Finding[]. */
+  findings: string;
+  drug_library_version: number | null;
+  /** JSON SignedCommand as sent. */
+  signed: string | null;
+  nonce: string | null;
+  issued_at: number | null;
+  expires_at: number | null;
+  acked_at: number | null;
+  /** Device's answer: accepted, or the code it refused with. */
+  ack_detail: string | null;
+  created_at: number;
+}
+
 export interface ClinicalTables {
+  drug_library: DrugLibraryTable;
+  device_command: DeviceCommandTable;
   alert_rule: AlertRuleTable;
   alert: AlertTable;
   webhook_endpoint: WebhookEndpointTable;

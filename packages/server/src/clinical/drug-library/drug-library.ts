@@ -54,3 +54,9 @@ export function doseToMlPerHour(entry: DrugEntry, dose: number, weightKg?: numbe
       return entry.doseUnit satisfies never;
   }
 }
+
+/** The inverse of doseToMlPerHour: what dose a pump running at `mlPerHour` delivers. */
+export function mlPerHourToDose(entry: DrugEntry, mlPerHour: number, weightKg?: number): number {
+  const unitDose = doseToMlPerHour(entry, 1, weightKg);
+  return mlPerHour / unitDose;
+}
