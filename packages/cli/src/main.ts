@@ -9,8 +9,11 @@ import { registerRelease } from './commands/release-command.ts';
 import { registerServe } from './commands/serve-command.ts';
 import { registerTenant } from './commands/tenant-command.ts';
 import { registerToken } from './commands/token-command.ts';
-import { registerUser } from './commands/user-command.ts';
 import { registerTuf } from './commands/tuf-command.ts';
+import { registerUser } from './commands/user-command.ts';
+import { registerFeed } from './commands/feed-command.ts';
+import { registerSbom } from './commands/sbom-command.ts';
+import { registerVuln } from './commands/vuln-command.ts';
 import { createContext } from './context.ts';
 import { type Output, processOutput } from './output.ts';
 
@@ -30,6 +33,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerEnrollToken(program, ctx);
   registerDemo(program, ctx);
   registerFactory(program, ctx);
+  registerSbom(program, ctx);
+  registerFeed(program, ctx);
+  registerVuln(program, ctx);
   try {
     await program.parseAsync([...argv]);
     return 0;

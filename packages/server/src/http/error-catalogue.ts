@@ -8,6 +8,8 @@ import { pkiErrors } from '../pki/index.ts';
 import { telemetryErrors } from '../telemetry/index.ts';
 // errors.ts directly: updates/index.ts imports http (routes), which would make a cycle.
 import { updateErrors } from '../updates/errors.ts';
+// errors.ts directly: vulns/index.ts imports http (routes), which would make a cycle.
+import { vulnErrors } from '../vulns/errors.ts';
 
 /**
  * Every error code the platform answers with, its HTTP status and its docs line.
@@ -23,6 +25,7 @@ export const errorCatalogue: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...gatewayErrors,
   ...telemetryErrors,
   ...updateErrors,
+  ...vulnErrors,
 });
 
 export function statusOf(code: string): number {

@@ -16,6 +16,7 @@ import { DeviceRegistry } from '../devices/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
 import { createUpdates, type Updates } from '../updates/index.ts';
+import { VulnService, vulnRoutes } from '../vulns/index.ts';
 import { ensureAdminToken } from './admin-token.ts';
 
 export const VERSION = '0.1.0';
@@ -53,6 +54,8 @@ export interface PlatformServices {
   readonly provisioning: FactoryProvisioner;
   /** Releases, artifact store and the TUF repository. */
   readonly updates: Updates;
+  /** SBOMs, vulnerability feeds, matching, device exposure and risk. */
+  readonly vulns: VulnService;
 }
 
 export interface InitResult {
@@ -122,6 +125,7 @@ export class Platform {
       devices,
       provisioning: new FactoryProvisioner({ db, devices, issuer, audit, clock }),
       // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
+      vulns: new VulnService({ db, audit, clock }),
       updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519' }),
     };
     for (const job of services.updates.jobs) services.jobs.add(job);
@@ -147,6 +151,7 @@ export class Platform {
     collectDefaultMetrics({ register: s.metrics });
     const routes: RouteModule[] = [
       enrollTokenRoutes({ service: s.enrollTokens, guard: requirePermission(s.tokens, 'enroll-token:create') }),
+      vulnRoutes({ vulns: s.vulns, guard: (permission) => requirePermission(s.tokens, permission) }),
       s.updates.tufRoutes,
       s.updates.releaseRoutes({ manage: requirePermission(s.tokens, 'release:manage'), read: requirePermission(s.tokens, 'release:read') }),
       authRoutes({ users: s.users, sessions: s.sessions, audit: s.audit, limiter: new LoginRateLimiter({ clock: s.clock }), authenticated: async (req) => void (await authenticateRequest(s.tokens, req)) }),

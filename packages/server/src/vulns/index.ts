@@ -13,3 +13,5 @@ export { AdvisoryIndex, matchFirmware, toMatchable, advisoryKeys } from './match
 export type { MatchableComponent, ComponentMatch } from './match/firmware-matcher.ts';
 export type { Advisory } from './match/advisory.ts';
 export { deviceRisk, CRITICALITIES, EXPOSURES } from './risk/device-risk.ts';
+export { vulnRoutes } from './vuln-routes.ts';
+export type { VulnRouteOptions } from './vuln-routes.ts';
