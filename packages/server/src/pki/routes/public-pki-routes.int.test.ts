@@ -11,7 +11,7 @@ import * as x509 from '@peculiar/x509';
 import { TEST_DIALECTS } from '../../db/testing.ts';
 import { parseCrlIndependently, parseOcspIndependently } from '../revocation/testing/independent-parsers.ts';
 import { type RevocationTestServer, startRevocationTestServer } from '../revocation/testing/revocation-test-server.ts';
-import type { IssuedTestCert } from '../revocation/testing/test-pki.ts';
+import type { IssuedTestCert } from '../revocation/testing/real-issuer.ts';
 
 const run = promisify(execFile);
 
@@ -39,13 +39,13 @@ for (const dialect of TEST_DIALECTS) {
     before(async () => {
       s = await startRevocationTestServer(dialect);
       dir = mkdtempSync(join(tmpdir(), 'medtrust-revocation-'));
-      leaf = await s.pki.issue({ ca: 'operational', cn: 'pump-0001' });
-      other = await s.pki.issue({ ca: 'manufacturing', cn: 'pump-0002' });
-      writeFileSync(f('root.pem'), s.pki.caPem('root'));
-      writeFileSync(f('operational.pem'), s.pki.caPem('operational'));
-      writeFileSync(f('manufacturing.pem'), s.pki.caPem('manufacturing'));
-      writeFileSync(f('chain.pem'), s.pki.caPem('operational') + s.pki.caPem('root'));
-      writeFileSync(f('mchain.pem'), s.pki.caPem('manufacturing') + s.pki.caPem('root'));
+      leaf = await s.pki.issue({ ca: 'operational' });
+      other = await s.pki.issue({ ca: 'manufacturing' });
+      writeFileSync(f('root.pem'), s.pki.caPems.root);
+      writeFileSync(f('operational.pem'), s.pki.caPems.operational);
+      writeFileSync(f('manufacturing.pem'), s.pki.caPems.manufacturing);
+      writeFileSync(f('chain.pem'), s.pki.caPems.operational + s.pki.caPems.root);
+      writeFileSync(f('mchain.pem'), s.pki.caPems.manufacturing + s.pki.caPems.root);
       writeFileSync(f('leaf.pem'), leaf.pem);
       writeFileSync(f('other.pem'), other.pem);
     });
@@ -69,9 +69,9 @@ for (const dialect of TEST_DIALECTS) {
 
     it('serves CA certificates as DER and PEM, and 404 CA_UNKNOWN for other names', async () => {
       const der = Buffer.from(await (await fetch(`${s.url}/pki/ca/operational.crt`)).arrayBuffer());
-      assert.deepEqual(der, (await s.pki.cas.get('operational')).certificateDer);
+      assert.deepEqual(der, (await s.stack.cas.get('operational')).certificateDer);
       const pem = await fetch(`${s.url}/pki/ca/root.pem`);
-      assert.equal(await pem.text(), s.pki.caPem('root'));
+      assert.equal(await pem.text(), s.pki.caPems.root);
       for (const path of ['/pki/crl/x.crl', '/pki/crl/operational.crt', '/pki/ca/nope.crt', '/pki/crl/ocsp-signer.crl', '/pki/crl/..%2Froot.crl']) {
         const r = await fetch(`${s.url}${path}`);
         assert.equal(r.status, 404, path);
@@ -81,7 +81,7 @@ for (const dialect of TEST_DIALECTS) {
 
     it('emits v2 CRLs for every CA that pkijs parses and whose signature verifies; numbers increase', async () => {
       for (const ca of ['root', 'manufacturing', 'operational', 'infrastructure'] as const) {
-        const loaded = await s.pki.cas.get(ca);
+        const loaded = await s.stack.cas.get(ca);
         const p = parseCrlIndependently(await fetchCrl(ca), loaded.certificateDer);
         assert.equal(p.signatureValid, true, ca);
         assert.equal(p.version, 1);
@@ -90,11 +90,11 @@ for (const dialect of TEST_DIALECTS) {
         assert.equal(p.nextUpdate!.getTime() - p.thisUpdate.getTime(), 24 * 3_600_000);
         assert.ok(p.crlNumber! >= 1);
       }
-      const before = parseCrlIndependently(await fetchCrl('operational'), (await s.pki.cas.get('operational')).certificateDer).crlNumber!;
+      const before = parseCrlIndependently(await fetchCrl('operational'), (await s.stack.cas.get('operational')).certificateDer).crlNumber!;
       await s.crls.regenerate('operational');
-      const next = parseCrlIndependently(await fetchCrl('operational'), (await s.pki.cas.get('operational')).certificateDer).crlNumber!;
+      const next = parseCrlIndependently(await fetchCrl('operational'), (await s.stack.cas.get('operational')).certificateDer).crlNumber!;
       assert.equal(next, before + 1);
-      const row = await s.t.db.selectFrom('ca').select('crl_number').where('name', '=', 'operational').executeTakeFirstOrThrow();
+      const row = await s.stack.t.db.selectFrom('ca').select('crl_number').where('name', '=', 'operational').executeTakeFirstOrThrow();
       assert.equal(Number(row.crl_number), next);
     });
 
@@ -111,7 +111,7 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(p.signatureValid, true);
       assert.equal(p.singles[0]?.status, 'good');
       // The delegated signer of the operational CA, identified by key (RFC 6960 §4.2.2.3).
-      const signer = await s.pki.cas.ocspSigner('operational');
+      const signer = await s.stack.cas.ocspSigner('operational');
       assert.deepEqual(p.certs[0], signer.certificateDer);
       const spki = new x509.X509Certificate(new Uint8Array(signer.certificateDer)).publicKey.rawData;
       const bits = Buffer.from(spki).subarray(Buffer.from(spki).length - 65);
@@ -168,7 +168,7 @@ for (const dialect of TEST_DIALECTS) {
       const v = await verifyWithCrl();
       assert.notEqual(v.code, 0);
       assert.match(v.out, /certificate revoked/);
-      const crl = parseCrlIndependently(await fetchCrl('operational'), (await s.pki.cas.get('operational')).certificateDer);
+      const crl = parseCrlIndependently(await fetchCrl('operational'), (await s.stack.cas.get('operational')).certificateDer);
       assert.deepEqual(crl.entries.map((e) => [e.serialHex, e.reason]), [[leaf.serial, 1]]);
       const o = await ocsp('leaf.pem', 'operational.pem');
       assert.match(o.out, /leaf\.pem: revoked/, o.out);
@@ -184,14 +184,14 @@ for (const dialect of TEST_DIALECTS) {
     it('hears a revocation made by another process (the CLI) through the database event bus', async () => {
       const { DbEventBus } = await import('../../events/index.ts');
       const { RevocationService } = await import('../revocation/index.ts');
-      const cliBus = new DbEventBus({ db: s.t.db });
-      const cli = new RevocationService({ db: s.t.db, audit: s.audit, events: cliBus });
+      const cliBus = new DbEventBus({ db: s.stack.t.db });
+      const cli = new RevocationService({ db: s.stack.t.db, audit: s.stack.audit, events: cliBus });
       writeFileSync(f('other-req.der'), Buffer.alloc(0));
       const r = await openssl(['ocsp', '-issuer', f('manufacturing.pem'), '-cert', f('other.pem'), '-no_nonce', '-reqout', f('other-req.der')]);
       assert.equal(r.code, 0, r.out);
       const ask = async (): Promise<string | undefined> => parseOcspIndependently(Buffer.from(await (await fetch(`${s.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: readFileSync(f('other-req.der')) })).arrayBuffer())).singles[0]?.status;
       assert.equal(await ask(), 'good');
-      const crlBefore = parseCrlIndependently(await fetchCrl('manufacturing'), (await s.pki.cas.get('manufacturing')).certificateDer);
+      const crlBefore = parseCrlIndependently(await fetchCrl('manufacturing'), (await s.stack.cas.get('manufacturing')).certificateDer);
       await cli.revoke(other.serial, 'cessationOfOperation', 'cli');
       const deadline = Date.now() + 5000;
       let status = await ask();
@@ -200,7 +200,7 @@ for (const dialect of TEST_DIALECTS) {
         status = await ask();
       }
       assert.equal(status, 'revoked');
-      const crlAfter = parseCrlIndependently(await fetchCrl('manufacturing'), (await s.pki.cas.get('manufacturing')).certificateDer);
+      const crlAfter = parseCrlIndependently(await fetchCrl('manufacturing'), (await s.stack.cas.get('manufacturing')).certificateDer);
       assert.ok(crlAfter.crlNumber! > crlBefore.crlNumber!);
       assert.deepEqual(crlAfter.entries.map((e) => [e.serialHex, e.reason]), [[other.serial, 5]]);
     });
