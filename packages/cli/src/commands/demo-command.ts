@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Platform } from '@medtrust/server';
@@ -15,14 +14,14 @@ async function sampleDevice(p: Platform): Promise<{ id: string; serial: string; 
   const files = { idevidCert: join(dir, `${DEMO_SERIAL}.idevid.pem`), idevidKey: join(dir, `${DEMO_SERIAL}.idevid.key`) };
   const existing = await s.devices.list({ model: DEMO_MODEL, limit: 1 });
   if (existing[0] && existsSync(files.idevidKey)) return { ...existing[0], ...files };
+  if (existing[0]) throw new Error(`the demo device exists but its key file ${files.idevidKey} is gone; use another data dir`);
   const tenantId = await s.tenants.ensureOperator();
-  const device = existing[0] ?? await s.devices.create({ serial: DEMO_SERIAL, model: DEMO_MODEL, hardwareRevision: 'A', tenantId }, 'demo');
-  // What factory provisioning does for a device without a secure element: a generated key and its IDevID.
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const idevid = await s.issuer.issueIdevid({ device: { id: device.id, serial: device.serial, model: device.model, hardwareRevision: device.hardwareRevision }, publicKey, actor: 'demo' });
+  // Factory provisioning for a device without a secure element: a generated key and its IDevID.
+  const [device] = await s.provisioning.provision({ model: DEMO_MODEL, hardwareRevision: 'A', serials: [DEMO_SERIAL], tenantId, actor: 'demo' });
+  if (!device?.privateKeyPem) throw new Error('factory provisioning returned no generated key');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(files.idevidCert, idevid.chainPem);
-  writeFileSync(files.idevidKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(files.idevidCert, device.idevid.chainPem);
+  writeFileSync(files.idevidKey, device.privateKeyPem, { mode: 0o600 });
   return { ...device, ...files };
 }
 
