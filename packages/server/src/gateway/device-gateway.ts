@@ -66,7 +66,7 @@ export class DeviceGateway {
     await presence.closeAllOfNode('node-restarted');
     presence.start();
     const authenticator = new DeviceAuthenticator({ certificates: o.certificates, devices: o.devices, clock });
-    const buckets = new TokenBuckets({ ratePerS: o.rateLimit?.ratePerS ?? 20, burst: o.rateLimit?.burst ?? 200, clock });
+    const buckets = new TokenBuckets({ ratePerS: o.rateLimit?.ratePerS ?? 50, burst: o.rateLimit?.burst ?? 500, clock });
     const ingest = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets, metrics });
     let broker: EmbeddedBroker | undefined;
     let stopRevocation = (): void => undefined;

@@ -14,3 +14,5 @@ export { deviceHttpsRoutes, DEVICE_MESSAGES_PATH } from './device-https-routes.t
 export { GatewayMetrics } from './gateway-metrics.ts';
 export { publishRefusal } from './refusal.ts';
 export { RegistryDeviceDirectory } from './registry-device-directory.ts';
+export { startPlatformGateway } from './platform-gateway.ts';
+export type { PlatformGateway, PlatformGatewayDeps } from './platform-gateway.ts';

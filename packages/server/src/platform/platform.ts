@@ -10,8 +10,9 @@ import type { Config } from '../config/index.ts';
 import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type SqlDialectName } from '../db/index.ts';
 import { DbEventBus } from '../events/index.ts';
 import { authenticateRequest, buildHttpApp, type HttpsListener, requirePermission, type RouteModule, startHttpsListener } from '../http/index.ts';
+import { type PlatformGateway, startPlatformGateway } from '../gateway/index.ts';
 import { JobRunner } from '../jobs/index.ts';
-import { CaHierarchy, type CaSummary, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, EstService, estRoutes, FactoryProvisioner, IssuanceService, type KeyStore, LazyKeyStore, openKeyring, openKeyStore, openSecretStore, type SecretStore } from '../pki/index.ts';
+import { CaHierarchy, type CaSummary, CertificateQueries, certificateRoutes, CrlService, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, EstService, estRoutes, FactoryProvisioner, IssuanceService, type KeyStore, LazyKeyStore, OcspResponder, openKeyring, openKeyStore, openSecretStore, publicPkiRoutes, RevocationService, type SecretStore } from '../pki/index.ts';
 import { DeviceRegistry } from '../devices/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
@@ -56,6 +57,14 @@ export interface PlatformServices {
   readonly updates: Updates;
   /** SBOMs, vulnerability feeds, matching, device exposure and risk. */
   readonly vulns: VulnService;
+  /** Revokes certificates (row, audit, `certificate.revoked` on the bus). */
+  readonly revocation: RevocationService;
+  /** Certificates as people see them (REST, CLI), tenant-scoped. */
+  readonly certificateQueries: CertificateQueries;
+  /** One in-memory CRL per CA, re-issued on revocation and on schedule. */
+  readonly crls: CrlService;
+  /** RFC 6960 responder with cached signed responses. */
+  readonly ocsp: OcspResponder;
 }
 
 export interface InitResult {
@@ -70,6 +79,8 @@ export interface Listening {
   readonly httpUrl: string;
   /** The device-facing HTTPS listener (EST, device API). */
   readonly httpsUrl: string;
+  /** The embedded MQTT broker (`mqtts://host:port`); undefined with an external broker. */
+  readonly mqttUrl: string | undefined;
 }
 
 /**
@@ -80,6 +91,7 @@ export class Platform {
   readonly services: PlatformServices;
   readonly #handle: DatabaseHandle;
   #http: FastifyInstance | undefined;
+  #gateway: PlatformGateway | undefined;
   #https: HttpsListener | undefined;
 
   private constructor(services: PlatformServices, handle: DatabaseHandle) {
@@ -124,12 +136,17 @@ export class Platform {
       issuer,
       devices,
       provisioning: new FactoryProvisioner({ db, devices, issuer, audit, clock }),
+      revocation: new RevocationService({ db, audit, events, clock }),
+      certificateQueries: new CertificateQueries({ db }),
+      crls: new CrlService({ db, cas, events, clock, logger, validityHours: config.crlValidityHours }),
+      ocsp: new OcspResponder({ db, cas, events, clock, logger, metrics, cacheSeconds: config.ocspCacheSeconds }),
       // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
       vulns: new VulnService({ db, audit, clock }),
       updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519' }),
     };
     for (const job of services.updates.jobs) services.jobs.add(job);
     services.jobs.add(services.auditCheckpoints.job(AUDIT_CHECKPOINT_INTERVAL_MS));
+    services.jobs.add(services.crls.job());
     return new Platform(services, handle);
   }
 
@@ -160,7 +177,15 @@ export class Platform {
         guards: { tenantManage: requirePermission(s.tokens, 'tenant:manage'), userManage: requirePermission(s.tokens, 'user:manage'), tokenCreate: requirePermission(s.tokens, 'token:create'), authenticated: async (req) => void (await authenticateRequest(s.tokens, req)) },
       }),
       auditRoutes({ db: s.db, checkpoints: s.auditCheckpoints, trustedKeys: () => s.auditKeys.trusted(), guard: requirePermission(s.tokens, 'audit:read') }),
+      publicPkiRoutes({ crls: s.crls, ocsp: s.ocsp, cas: s.cas }),
+      certificateRoutes({ tokens: s.tokens, queries: s.certificateQueries, revocation: s.revocation }),
     ];
+    // Only a listening node keeps CRLs and OCSP responses; it hears revocations from any process.
+    s.crls.listen();
+    s.ocsp.listen();
+    // Device gateway: embedded MQTT broker (unless MEDTRUST_MQTT_URL), telemetry queries, device HTTPS API.
+    this.#gateway = await startPlatformGateway({ ...s, node: s.events.origin });
+    routes.push(this.#gateway.apiRoutes);
     this.#http = await buildHttpApp({
       logger: s.logger, metrics: s.metrics, version: VERSION, routes,
       ready: async () => {
@@ -172,7 +197,7 @@ export class Platform {
     const port = (this.#http.server.address() as AddressInfo).port;
     // Device-facing routes (client certificates reach them): EST, then the device HTTPS API.
     const est = new EstService({ cas: s.cas, issuer: s.issuer, store: s.certificates, devices: s.devices, tokens: s.enrollTokens, audit: s.audit, clock: s.clock });
-    const deviceRoutes: RouteModule[] = [estRoutes(est)];
+    const deviceRoutes: RouteModule[] = [estRoutes(est), this.#gateway.deviceRoutes];
     this.#https = await startHttpsListener({
       bindHost: s.config.bindHost, port: s.config.httpsPort, publicUrl: s.config.publicUrl, tlsHostnames: s.config.tlsHostnames,
       issuer: s.issuer, cas: s.cas, logger: s.logger, metrics: s.metrics, version: VERSION, routes: deviceRoutes,
@@ -183,12 +208,14 @@ export class Platform {
     });
     await s.events.start();
     s.jobs.start();
-    return { httpUrl: `http://${s.config.bindHost}:${port}`, httpsUrl: this.#https.url };
+    return { httpUrl: `http://${s.config.bindHost}:${port}`, httpsUrl: this.#https.url, mqttUrl: this.#gateway.mqttUrl };
   }
 
   async stop(): Promise<void> {
     this.services.jobs.stop();
     this.services.events.stop();
+    // The broker first: no PUBACK after this, and pending telemetry commits drain.
+    await this.#gateway?.stop();
     await this.#http?.close();
     await this.#https?.close();
     await this.services.keyStore.close();

@@ -1,5 +1,5 @@
 /** Why the platform ended a device connection (recorded in the connection history). */
-export type DisconnectReason = 'revoked' | 'quarantined' | 'decommissioned' | 'expired' | 'topic-forbidden' | 'ingest-failed' | 'shutdown';
+export type DisconnectReason = 'revoked' | 'quarantined' | 'decommissioned' | 'expired' | 'topic-forbidden' | 'rate-limited' | 'ingest-failed' | 'shutdown';
 
 /**
  * The device-facing MQTT side, embedded (aedes in-process) or external (a broker the platform

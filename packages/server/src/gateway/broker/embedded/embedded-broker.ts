@@ -206,7 +206,15 @@ export class EmbeddedBroker implements DeviceBroker {
       o.logger.error({ err: e, deviceId: session.deviceId }, 'telemetry ingest failed');
       throw e as Error;
     }
-    if (result.kind === 'refused') await this.#refuse(session, result.messageId, packet.topic, result.error);
+    if (result.kind !== 'refused') return;
+    await this.#refuse(session, result.messageId, packet.topic, result.error);
+    // A throttled message is not stored, so it must not be acknowledged: the connection closes and
+    // the device resends it after its reconnect backoff. Only a message that can never be accepted
+    // (malformed, impossible) is acknowledged unstored, so the device drops it.
+    if (result.error.code === 'RATE_LIMITED') {
+      conn.endReason = 'rate-limited';
+      throw result.error;
+    }
   }
 
   async #authorizeSubscribe(client: Client, sub: Subscription): Promise<boolean> {
