@@ -9,6 +9,7 @@ const benches: Array<() => Promise<BenchModule>> = [
   // one line per bench: async () => ({ name: 'x', run: (await import('./x.bench.ts')).run }),
   async () => ({ name: 'updates', run: (await import('./updates.bench.ts')).run }),
   async () => ({ name: 'hsm', run: (await import('./hsm.bench.ts')).run }),
+  async () => ({ name: 'vulns', run: (await import('./vulns.bench.ts')).run }),
 ];
 
 const only = process.argv.slice(2);

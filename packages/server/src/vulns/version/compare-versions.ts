@@ -42,8 +42,14 @@ export function compareGeneric(a: string, b: string): number {
   return 0;
 }
 
+const PLAIN = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})$/;
+
 /** SemVer 2.0 (OSV `SEMVER` ranges); versions that are not SemVer fall back to the generic order. */
 export function compareSemver(a: string, b: string): number {
+  // Hot path (fleet re-match): plain MAJOR.MINOR.PATCH needs no semver parse.
+  const pa = PLAIN.exec(a);
+  const pb = pa ? PLAIN.exec(b) : null;
+  if (pa && pb) return Number(pa[1]) - Number(pb[1]) || Number(pa[2]) - Number(pb[2]) || Number(pa[3]) - Number(pb[3]);
   const va = semver.valid(a, { loose: true });
   const vb = semver.valid(b, { loose: true });
   if (va && vb) return semver.compare(va, vb, { loose: true });
