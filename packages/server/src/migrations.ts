@@ -5,6 +5,7 @@ import type { DomainMigration } from './db/index.ts';
 import { deviceMigrations } from './devices/migrations.ts';
 import { eventMigrations } from './events/migrations.ts';
 import { jobMigrations } from './jobs/migrations.ts';
+import { patientMigrations } from './patients/migrations.ts';
 import { pkiMigrations } from './pki/migrations.ts';
 import { telemetryMigrations } from './telemetry/migrations.ts';
 import { updateMigrations } from './updates/migrations.ts';
@@ -19,6 +20,7 @@ export const allMigrations: readonly DomainMigration[] = [
   ...deviceMigrations,
   ...pkiMigrations,
   ...clinicalMigrations,
+  ...patientMigrations,
   ...telemetryMigrations,
   ...updateMigrations,
   ...vulnMigrations,

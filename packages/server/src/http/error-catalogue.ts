@@ -4,6 +4,7 @@ import { accessErrors } from '../access/errors.ts';
 import { auditErrors } from '../audit/errors.ts';
 import { clinicalErrors } from '../clinical/index.ts';
 import { gatewayErrors } from '../gateway/index.ts';
+import { patientErrors } from '../patients/index.ts';
 import { pkiErrors } from '../pki/index.ts';
 import { telemetryErrors } from '../telemetry/index.ts';
 // errors.ts directly: updates/index.ts imports http (routes), which would make a cycle.
@@ -21,6 +22,7 @@ export const errorCatalogue: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...accessErrors,
   ...auditErrors,
   ...clinicalErrors,
+  ...patientErrors,
   ...pkiErrors,
   ...gatewayErrors,
   ...telemetryErrors,

@@ -1,3 +1,6 @@
+// @peculiar/x509 (used by some PKI modules) needs the Reflect metadata API loaded first.
+import 'reflect-metadata';
+
 export { PkiError, pkiErrors } from './errors.ts';
 export type { PkiErrorCode } from './errors.ts';
 export { pkiMigrations } from './migrations.ts';
