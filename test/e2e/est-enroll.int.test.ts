@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, Platform } from '@medtrust/server';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../../packages/server/src/db/testing.ts';
-import { curl, type CurlResult, decodeCerts, makeCsr, openssl } from './est-helpers.ts';
+import { curl, type CurlResult, decodeCerts, httpsStatus, makeCsr, openssl } from './est-helpers.ts';
 
 const EST = '/.well-known/est';
 
@@ -57,7 +57,7 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(res.code, code, res.body.toString());
       assert.equal(res.status, status);
       assert.equal(await certificateRows(), rowsBefore);
-      assert.equal((await curl(dir, ['--cacert', 'root.pem', `${base}${EST}/cacerts`])).status, 200);
+      assert.equal(await httpsStatus(`${base}${EST}/cacerts`, readFileSync(join(dir, 'root.pem'), 'utf8')), 200);
     }
 
     async function secretFor(d: SampleDevice, ttlHours?: number): Promise<string[]> {

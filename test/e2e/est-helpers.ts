@@ -1,6 +1,7 @@
 // Shared by the EST end-to-end tests: real curl and openssl against a running platform.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -62,4 +63,14 @@ export async function decodeCerts(dir: string, body: Buffer, name: string): Prom
   await openssl(dir, ['pkcs7', '-inform', 'DER', '-in', `${name}.p7`, '-print_certs', '-out', `${name}.pem`]);
   const pems = [...readFileSync(join(dir, `${name}.pem`), 'utf8').matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)].map((m) => m[0]);
   return { file: `${name}.pem`, pems };
+}
+
+/** GET over HTTPS trusting only `caPem`, in-process (cheaper than a curl per check); resolves the status. */
+export function httpsStatus(url: string, caPem: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca: caPem }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
 }

@@ -13,9 +13,8 @@ export function registerEnrollToken(program: Command, ctx: CliContext): void {
     .action(async (o: { device: string; model?: string; ttlHours?: number; json?: boolean }) => {
       const p = await ctx.openPlatform();
       try {
-        const svc = p.services.enrollTokens;
-        const deviceId = await svc.deviceIdForSerial(o.device, o.model);
-        const t = await svc.create({ deviceId, createdBy: 'cli', ttlHours: o.ttlHours });
+        const device = await p.services.devices.getBySerial(o.device, o.model);
+        const t = await p.services.enrollTokens.create({ deviceId: device.id, createdBy: 'cli', ttlHours: o.ttlHours });
         if (o.json) {
           ctx.output.out(JSON.stringify({ username: t.username, password: t.password }));
         } else {

@@ -79,16 +79,6 @@ export class EnrollTokenService {
     return { username, password, deviceId: device.id, expiresAt };
   }
 
-  /** The device id for a manufacturer serial (and model, when serials repeat across models). */
-  async deviceIdForSerial(serial: string, model?: string): Promise<string> {
-    let q = this.#db.selectFrom('device').select('id').where('serial', '=', serial);
-    if (model !== undefined) q = q.where('model', '=', model);
-    const rows = await q.limit(2).execute();
-    if (rows.length === 0) throw new PkiError('DEVICE_UNKNOWN', `no device with serial ${serial}${model === undefined ? '' : ` and model ${model}`}`);
-    if (rows.length > 1) throw new PkiError('DEVICE_UNKNOWN', `serial ${serial} exists for several models; pass the model`, { details: { ambiguous: true } });
-    return rows[0]!.id;
-  }
-
   /**
    * Checks a username/password and marks the secret used. ENROLL_UNAUTHORIZED for unknown or
    * wrong credentials, ENROLL_SECRET_USED when already used or expired. Audited either way.
