@@ -21,7 +21,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .action(async (o: { json?: boolean }) => {
       const p = await ctx.openPlatform();
       try {
-        const report = await verifyAuditLog({ db: p.services.db, trustedKeys: await p.services.auditKeys.trusted() });
+        const report = await verifyAuditLog({ db: p.services.db, trustedKeys: () => p.services.auditKeys.trusted() });
         if (o.json) ctx.output.out(JSON.stringify(report.ok ? report : { ...report, description: describeProblem(report.problem) }));
         if (report.ok) {
           if (!o.json) ctx.output.out(`ok: ${report.entries} entries, ${report.checkpoints} signed checkpoints verified (latest covers ${report.latestCheckpoint ?? 0})`);

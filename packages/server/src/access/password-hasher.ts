@@ -25,11 +25,10 @@ function derive(password: string, salt: Buffer, params: ScryptParams): Promise<B
  */
 export class PasswordHasher {
   readonly #params: ScryptParams;
-  readonly #dummy: Promise<string>;
+  #dummy: Promise<string> | undefined;
 
   constructor(params: ScryptParams = DEFAULT_SCRYPT) {
     this.#params = params;
-    this.#dummy = this.hash(randomBytes(16).toString('hex'));
   }
 
   async hash(password: string): Promise<string> {
@@ -41,7 +40,8 @@ export class PasswordHasher {
 
   /** Constant-time check; `stored` undefined (unknown user) still costs one derivation. */
   async verify(password: string, stored: string | undefined): Promise<boolean> {
-    const encoded = stored ?? (await this.#dummy);
+    // Made on first use, with this hasher's cost, so an unknown user costs what a known one does.
+    const encoded = stored ?? (await (this.#dummy ??= this.hash(randomBytes(16).toString('hex'))));
     const m = FORMAT.exec(encoded);
     if (!m) return false;
     const params = { logN: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };

@@ -61,7 +61,7 @@ export function auditRoutes(opts: { db: Kysely<Database>; checkpoints: Checkpoin
       schema: { tags: ['audit'], summary: 'Verify the whole hash chain and every signed checkpoint (operator)', security },
     }, async (request) => {
       requireOperator(principal(request));
-      const report = await verifyAuditLog({ db: opts.db, trustedKeys: await opts.trustedKeys() });
+      const report = await verifyAuditLog({ db: opts.db, trustedKeys: opts.trustedKeys });
       return report.ok ? report : { ...report, description: describeProblem(report.problem) };
     });
 

@@ -16,8 +16,11 @@ export type VerifyReport =
  * signed checkpoint (signature by a trusted key, then Merkle root) when the pass reaches its size.
  * Stops at the first problem.
  */
-export async function verifyAuditLog(opts: { db: Kysely<Database>; trustedKeys: readonly KeyObject[]; pageSize?: number }): Promise<VerifyReport> {
-  const trusted = new Map(opts.trustedKeys.map((k) => [keyIdOf(k), k] as const));
+export async function verifyAuditLog(opts: { db: Kysely<Database>; trustedKeys: readonly KeyObject[] | (() => Promise<readonly KeyObject[]>); pageSize?: number }): Promise<VerifyReport> {
+  const keys = opts.trustedKeys;
+  // Loaded at the first checkpoint: opening the key store can cost a master-key derivation.
+  let trusted: Map<string, KeyObject> | undefined;
+  const trustedMap = async (): Promise<Map<string, KeyObject>> => (trusted ??= new Map((typeof keys === 'function' ? await keys() : keys).map((k) => [keyIdOf(k), k] as const)));
   const checkpoints = checkpointCursor(opts.db);
   const checker = new ChainChecker();
   const acc = new MerkleAccumulator();
@@ -26,8 +29,8 @@ export async function verifyAuditLog(opts: { db: Kysely<Database>; trustedKeys: 
   let next = await checkpoints.next();
   const fail = (problem: AuditProblem): VerifyReport => ({ ok: false, entries: checker.lastSeq, checkpoints: verified, problem });
 
-  const checkCheckpoint = (cp: Checkpoint): AuditProblem | undefined => {
-    const key = trusted.get(cp.keyId);
+  const checkCheckpoint = async (cp: Checkpoint): Promise<AuditProblem | undefined> => {
+    const key = (await trustedMap()).get(cp.keyId);
     if (!key) return { kind: 'checkpoint-key-unknown', seq: cp.treeSize, keyId: cp.keyId };
     if (!verifyCheckpointSignature(cp, key)) return { kind: 'checkpoint-signature-invalid', seq: cp.treeSize };
     if (!acc.root().equals(cp.rootHash)) return { kind: 'checkpoint-root-mismatch', seq: cp.treeSize };
@@ -40,7 +43,7 @@ export async function verifyAuditLog(opts: { db: Kysely<Database>; trustedKeys: 
     if (problem) return fail(problem);
     acc.pushEntry(Buffer.from(row.hash));
     while (next && next.treeSize === acc.size) {
-      const p = checkCheckpoint(next);
+      const p = await checkCheckpoint(next);
       if (p) return fail(p);
       verified += 1;
       latestVerified = next.treeSize;
