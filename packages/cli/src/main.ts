@@ -1,6 +1,7 @@
 import { isMedTrustError } from '@medtrust/core';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit-command.ts';
+import { registerCert } from './commands/cert-command.ts';
 import { registerDemo } from './commands/demo-command.ts';
 import { registerEnrollToken } from './commands/enroll-token-command.ts';
 import { registerFactory } from './commands/factory-command.ts';
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerSbom(program, ctx);
   registerFeed(program, ctx);
   registerVuln(program, ctx);
+  registerCert(program, ctx);
   try {
     await program.parseAsync([...argv]);
     return 0;

@@ -16,3 +16,4 @@ export type { VerifyReport, AuditProblem, InclusionProof, ExportFormat } from '.
 export { pkcs7CertsOnly, EST_PREFIX } from './pki/index.ts';
 export { readFeedPaths, VulnError, VulnService } from './vulns/index.ts';
 export type { FeedImportReport, DeviceExposure, FirmwareVulnerability } from './vulns/index.ts';
+export type { CertificateView } from './pki/index.ts';

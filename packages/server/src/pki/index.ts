@@ -34,3 +34,10 @@ export type { CertificateProfile, IssuerUrls } from './profiles/certificate-prof
 export { LazyKeyStore } from './keystore/lazy-key-store.ts';
 export { FactoryProvisioner, MAX_BATCH_DEVICES } from './provisioning/factory-provisioner.ts';
 export type { ProvisionRequest, ProvisionedDevice, GeneratedKeyType, ProvisioningRegistry } from './provisioning/factory-provisioner.ts';
+export { RevocationService, CertificateQueries, CRL_REASONS, CRL_REASON_NAMES, parseCrlReason, crlReasonName, normaliseSerial } from './revocation/index.ts';
+export type { Revocation, CertificateView, CertificateListFilter, CertificateScope, CrlReasonName } from './revocation/index.ts';
+export { CrlService } from './crl/index.ts';
+export type { CurrentCrl } from './crl/index.ts';
+export { OcspResponder } from './ocsp/index.ts';
+export type { OcspAnswer, OcspOutcome } from './ocsp/index.ts';
+export { publicPkiRoutes, certificateRoutes } from './routes/index.ts';

@@ -40,7 +40,7 @@ export async function createRealIssuer(stack: PkiTestStack): Promise<RealIssuer>
         return { serial: c.serial, der: c.der, pem: c.pem, keyPem: keyPem(privateKey), deviceId: device.id };
       }
       const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-      const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
+      const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
       const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${device.id}`, keys, signingAlgorithm: alg });
       const c = await stack.issuer.issueLdevid({ deviceId: device.id, csrDer: Buffer.from(csr.rawData), actor: 'test' });
       return { serial: c.serial, der: c.der, pem: c.pem, keyPem: keyPem(KeyObject.from(keys.privateKey)), deviceId: device.id };
