@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ManualClock } from '@medtrust/core';
 import { loadConfig, Platform } from '@medtrust/server';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../../packages/server/src/db/testing.ts';
 import { curl, type CurlResult, decodeCerts, httpsStatus, makeCsr, openssl } from './est-helpers.ts';
@@ -174,8 +175,23 @@ for (const dialect of TEST_DIALECTS) {
       const expiring = await secretFor(d, 0.0001); // 0.36 s
       await new Promise((r) => setTimeout(r, 600));
       await assertRefused(enrol('simpleenroll', csrB64, expiring), 401, 'ENROLL_SECRET_USED', rows);
-      // The secret survived the wrong password and still works once.
-      assert.equal((await enrol('simpleenroll', csrB64, auth)).status, 200);
+      // The secret survived the wrong password and still works once, even when two requests race.
+      const raced = await Promise.all([enrol('simpleenroll', csrB64, auth), enrol('simpleenroll', csrB64, auth)]);
+      assert.deepEqual(raced.map((r) => r.status).sort(), [200, 401]);
+      assert.equal(raced.find((r) => r.status === 401)?.code, 'ENROLL_SECRET_USED');
+      assert.equal(await certificateRows(), rows + 1);
+    });
+
+    it('refuses a decommissioned device and gives its secret back', async () => {
+      const d = await provision();
+      const auth = await secretFor(d);
+      await p.services.devices.transition(d.id, 'decommissioned', 'test');
+      const { csrB64 } = await makeCsr(dir, `${d.serial}-ld`);
+      const rows = await certificateRows();
+      await assertRefused(enrol('simpleenroll', csrB64, auth), 409, 'DEVICE_STATE_INVALID', rows);
+      await assertRefused(enrol('simpleenroll', csrB64, ['--cert', d.idevidCert, '--key', d.idevidKey]), 409, 'DEVICE_STATE_INVALID', rows);
+      const token = await p.services.db.selectFrom('enroll_token').select('used_at').where('device_id', '=', d.id).executeTakeFirstOrThrow();
+      assert.equal(token.used_at, null);
     });
 
     it('refuses bad bodies with EST statuses and keeps the secret for a corrected retry', async () => {
@@ -221,3 +237,40 @@ for (const dialect of TEST_DIALECTS) {
     });
   });
 }
+
+describe('EST simplereenroll with an expired LDevID (platform clock moved past notAfter)', () => {
+  let t: TestDatabase;
+  let p: Platform;
+  let dir: string;
+  const clock = new ManualClock(Date.now());
+  before(async () => {
+    t = await createTestDatabase('sqlite');
+    dir = mkdtempSync(join(tmpdir(), 'medtrust-est-expiry-'));
+    p = await Platform.open({ clock, config: loadConfig({ MEDTRUST_DATA_DIR: t.dataDir, MEDTRUST_HTTP_PORT: '0', MEDTRUST_HTTPS_PORT: '0', MEDTRUST_MQTT_PORT: '0', MEDTRUST_LOG_LEVEL: 'silent', MEDTRUST_LDEVID_VALIDITY_DAYS: '1' }) });
+    const base = (await p.start()).httpsUrl.replace('127.0.0.1', 'localhost');
+    writeFileSync(join(dir, 'root.pem'), (await p.services.cas.get('root')).certificatePem);
+    writeFileSync(join(dir, 'url'), base);
+  });
+  after(async () => {
+    await p?.stop();
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is CERT_EXPIRED (403) and issues nothing', async () => {
+    const s = p.services;
+    const base = readFileSync(join(dir, 'url'), 'utf8');
+    const device = await s.devices.create({ serial: 'EXP0001', model: 'PumpX', hardwareRevision: 'A', tenantId: await s.tenants.ensureOperator() }, 'test');
+    const c = await s.enrollTokens.create({ deviceId: device.id, createdBy: 'test' });
+    const first = await makeCsr(dir, 'exp', { subject: `/CN=${device.id}` });
+    const r = await curl(dir, ['--cacert', 'root.pem', '-u', `${c.username}:${c.password}`, '-H', 'Content-Type: application/pkcs10', '--data-binary', `@${first.csrB64}`, `${base}${EST}/simpleenroll`]);
+    assert.equal(r.status, 200, r.body.toString());
+    const ldevid = await decodeCerts(dir, r.body, 'exp-ldevid');
+    clock.advance(2 * 86_400_000);
+    const rows = Number((await s.db.selectFrom('certificate').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const rr = await curl(dir, ['--cacert', 'root.pem', '--cert', ldevid.file, '--key', first.key, '-H', 'Content-Type: application/pkcs10', '--data-binary', `@${first.csrB64}`, `${base}${EST}/simplereenroll`]);
+    assert.equal(rr.code, 'CERT_EXPIRED');
+    assert.equal(rr.status, 403);
+    assert.equal(Number((await s.db.selectFrom('certificate').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n), rows);
+  });
+});
