@@ -186,3 +186,26 @@ describe('TUF timestamp freshness', () => {
     assert.deepEqual(await h.updates.tuf.refreshExpiring(), []);
   });
 });
+
+describe('TUF repository with ECDSA P-256 keys (the HSM case)', () => {
+  it('is accepted by tuf-js: keytype ecdsa, scheme ecdsa-sha2-nistp256, PEM keys', async () => {
+    const h = await startUpdatesHarness({ dialect: 'sqlite', algorithm: 'ec-p256' });
+    const work = mkdtempSync(join(tmpdir(), 'medtrust-tuf-ec-'));
+    try {
+      await h.publish('pump-a', '1.0.0', 'fw.bin', FW_A);
+      const root = await (await fetch(`${h.url}/tuf/metadata/root.json`)).json() as { signed: { keys: Record<string, { keytype: string; scheme: string; keyval: { public: string } }> } };
+      for (const k of Object.values(root.signed.keys)) {
+        assert.equal(k.keytype, 'ecdsa');
+        assert.equal(k.scheme, 'ecdsa-sha2-nistp256');
+        assert.match(k.keyval.public, /^-----BEGIN PUBLIC KEY-----/);
+      }
+      const u = await newClient(h, work);
+      const info = await u.getTargetInfo('pump-a/1.0.0/fw.bin');
+      assert.ok(info);
+      assert.deepEqual(readFileSync(await u.downloadTarget(info, join(work, 'fw.bin'))), FW_A);
+    } finally {
+      await h.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});

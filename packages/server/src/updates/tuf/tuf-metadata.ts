@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '@medtrust/core';
+import { stableJson } from '@medtrust/core';
 import type { TufPublicKey, TufSignature } from './tuf-key.ts';
 
 /** The specification version written into every document. */
@@ -64,9 +64,12 @@ export function tufExpiry(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** The bytes served for a document: its canonical JSON, so hashes are stable across nodes. */
+/**
+ * The bytes served for a document: sorted-key standard JSON. Not canonical JSON: that leaves
+ * newlines raw (PEM keys), which JSON parsers refuse; signatures still cover the canonical form.
+ */
 export function documentBytes(doc: SignedDocument): string {
-  return canonicalJson(doc);
+  return stableJson(doc);
 }
 
 /** The METAFILES entry (version, length and SHA-256) for served bytes. */
