@@ -1,7 +1,7 @@
 // EST (RFC 7030) end to end: a running platform on both dialects, real curl and openssl.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,10 @@ for (const dialect of TEST_DIALECTS) {
       tenantId = await p.services.tenants.ensureOperator();
       // RFC 7030 §4.1.1 bootstrap: the root is distributed out of band (here: from the CA itself).
       writeFileSync(join(dir, 'bootstrap-root.pem'), (await p.services.cas.get('root')).certificatePem);
+      // What a device keeps from cacerts (the first test checks the served bundle is exactly this).
+      const { file } = await decodeCerts(dir, (await curl(dir, ['--cacert', 'bootstrap-root.pem', `${base}${EST}/cacerts`])).body, 'bundle');
+      writeFileSync(join(dir, 'chain.pem'), readFileSync(join(dir, file)));
+      writeFileSync(join(dir, 'root.pem'), readFileSync(join(dir, 'bootstrap-root.pem')));
     });
     after(async () => {
       await p?.stop();
@@ -94,9 +98,10 @@ for (const dialect of TEST_DIALECTS) {
       const subjects = await Promise.all(pems.map((pem) => openssl(dir, ['x509', '-noout', '-subject', '-issuer', '-in', '@in'], Buffer.from(pem))));
       const root = pems.find((_, i) => subjects[i]!.split('\n')[0]!.replace('subject=', '') === subjects[i]!.split('\n')[1]!.replace('issuer=', ''));
       assert.ok(root, 'the bundle holds a self-signed root');
-      writeFileSync(join(dir, 'root.pem'), root);
-      writeFileSync(join(dir, 'chain.pem'), readFileSync(join(dir, file)));
-      assert.deepEqual(readFileSync(join(dir, 'root.pem'), 'utf8').trim(), readFileSync(join(dir, 'bootstrap-root.pem'), 'utf8').trim());
+      assert.equal(root.trim(), readFileSync(join(dir, 'bootstrap-root.pem'), 'utf8').trim());
+      assert.deepEqual(readFileSync(join(dir, file)), readFileSync(join(dir, 'chain.pem')));
+      const op = await p.services.cas.get('operational');
+      assert.deepEqual(pems.map((pem) => new X509Certificate(pem).raw), [...op.chainDer]);
       // The server presents its chain up to the root: a client that trusts only the root verifies it.
       const byIp = await curl(dir, ['--cacert', 'root.pem', `${base.replace('localhost', '127.0.0.1')}${EST}/cacerts`]);
       assert.equal(byIp.status, 200);
@@ -228,8 +233,7 @@ for (const dialect of TEST_DIALECTS) {
       // Device B asks for device A's key (B knows the key here; the check is on the public key).
       await assertRefused(enrol('simpleenroll', ka.csrB64, ['--cert', b.idevidCert, '--key', b.idevidKey]), 409, 'KEY_REUSED', rows);
       const idevid = await p.services.certificates.currentForDevice(b.id, 'idevid');
-      // The row as revocation (pki/revocation) leaves it: EST reads status from the certificate store.
-      await p.services.db.updateTable('certificate').set({ status: 'revoked', revoked_at: Date.now(), revocation_reason: 1 }).where('serial', '=', idevid!.serial).execute();
+      await p.services.revocation.revoke(idevid!.serial, 'keyCompromise', 'test');
       const kb = await makeCsr(dir, `${b.serial}-ld`);
       await assertRefused(enrol('simpleenroll', kb.csrB64, ['--cert', b.idevidCert, '--key', b.idevidKey]), 403, 'CERT_REVOKED', rows);
       const refusals = await p.services.db.selectFrom('audit_entry').select('details').where('action', '=', 'pki.est.refused').execute();
