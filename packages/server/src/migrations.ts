@@ -7,6 +7,7 @@ import { eventMigrations } from './events/migrations.ts';
 import { jobMigrations } from './jobs/migrations.ts';
 import { patientMigrations } from './patients/migrations.ts';
 import { pkiMigrations } from './pki/migrations.ts';
+import { policyMigrations } from './policy/migrations.ts';
 import { telemetryMigrations } from './telemetry/migrations.ts';
 import { updateMigrations } from './updates/migrations.ts';
 import { vulnMigrations } from './vulns/migrations.ts';
@@ -24,4 +25,5 @@ export const allMigrations: readonly DomainMigration[] = [
   ...telemetryMigrations,
   ...updateMigrations,
   ...vulnMigrations,
+  ...policyMigrations,
 ];

@@ -6,6 +6,8 @@ import { clinicalErrors } from '../clinical/index.ts';
 import { gatewayErrors } from '../gateway/index.ts';
 import { patientErrors } from '../patients/index.ts';
 import { pkiErrors } from '../pki/index.ts';
+// errors.ts directly: policy/index.ts imports http (routes), which would make a cycle.
+import { policyErrors } from '../policy/errors.ts';
 import { telemetryErrors } from '../telemetry/index.ts';
 // errors.ts directly: updates/index.ts imports http (routes), which would make a cycle.
 import { updateErrors } from '../updates/errors.ts';
@@ -28,6 +30,7 @@ export const errorCatalogue: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...telemetryErrors,
   ...updateErrors,
   ...vulnErrors,
+  ...policyErrors,
 });
 
 export function statusOf(code: string): number {

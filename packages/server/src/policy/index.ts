@@ -1,0 +1,18 @@
+export { PolicyError, policyErrors } from './errors.ts';
+export type { PolicyErrorCode } from './errors.ts';
+export { policyMigrations } from './migrations.ts';
+export type { PolicyTables } from './tables.ts';
+export type { PolicyDocument, StoredPolicy, Condition, PolicyAction, PolicyRule, Trigger } from './policy-document.ts';
+export { FACTS } from './facts.ts';
+export type { Facts } from './facts.ts';
+export { evaluateCondition, conditionProblems } from './condition.ts';
+export { PolicyParser } from './parse-policy.ts';
+export { PolicyStore } from './policy-store.ts';
+export { DecisionStore } from './decision-store.ts';
+export type { PolicyDecision, DecisionQuery } from './decision-store.ts';
+export { DbFactSource, keyFacts } from './fact-source.ts';
+export type { FactSource, PolicyReach } from './fact-source.ts';
+export { PolicyActions } from './policy-actions.ts';
+export type { PolicyActionPorts, ActionOutcome } from './policy-actions.ts';
+export { PolicyEngine, POLICY_JOB_INTERVAL_MS } from './policy-engine.ts';
+export type { ConnectAdmission, DryRunHit } from './policy-engine.ts';
