@@ -37,6 +37,9 @@ export const PERMISSIONS = {
   'command:read': ['hospital-admin', 'biomed', 'clinician', 'auditor'],
   'command:request': ['clinician'],
   'command:approve': ['clinician'],
+  // PHI: only the clinicians of the patient's hospital (operator roles never).
+  'patient:read': ['clinician'],
+  'patient:manage': ['clinician', 'hospital-admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -5,3 +5,4 @@ export { PatientError, patientErrors } from './errors.ts';
 export type { PatientErrorCode } from './errors.ts';
 export { patientMigrations } from './migrations.ts';
 export type { PatientTables } from './tables.ts';
+export { patientRoutes } from './patient-routes.ts';
