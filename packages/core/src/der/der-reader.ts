@@ -69,27 +69,34 @@ export function children(buf: Uint8Array, parent: DerElement): DerElement[] {
 export function decodeOid(buf: Uint8Array, e: DerElement): string {
   if (e.tag !== 0x06) throw new DerDecodeError('not an OID');
   if (e.end === e.contentStart) throw new DerDecodeError('empty OID');
-  const arcs: bigint[] = [];
-  let v = 0n;
+  const arcs: Array<number | bigint> = [];
+  // Numbers while an arc fits in 2^53 (all but UUID arcs); BigInt beyond. This runs per CSR.
+  let v = 0;
+  let big: bigint | undefined;
   let started = false;
   for (let i = e.contentStart; i < e.end; i++) {
     const b = buf[i] as number;
     if (!started && b === 0x80) throw new DerDecodeError('non-minimal OID arc');
     started = true;
-    v = (v << 7n) | BigInt(b & 0x7f);
-    if ((b & 0x80) === 0) {
-      arcs.push(v);
-      v = 0n;
-      started = false;
-    } else if (v > 1n << 160n) {
+    if (big === undefined && v >= 2 ** 45) big = BigInt(v);
+    if (big !== undefined) {
+      big = (big << 7n) | BigInt(b & 0x7f);
       // 2.25 UUID arcs need 128 bits; refuse anything far beyond.
-      throw new DerDecodeError('OID arc too large');
+      if (big > 1n << 160n) throw new DerDecodeError('OID arc too large');
+    } else {
+      v = v * 128 + (b & 0x7f);
+    }
+    if ((b & 0x80) === 0) {
+      arcs.push(big ?? v);
+      v = 0;
+      big = undefined;
+      started = false;
     }
   }
   if (started) throw new DerDecodeError('truncated OID');
-  const [first, ...rest] = arcs as [bigint, ...bigint[]];
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
-  return [...head, ...rest].join('.');
+  const first = arcs[0] as number | bigint;
+  const head = typeof first === 'bigint' ? ['2', (first - 80n).toString()] : first < 40 ? ['0', String(first)] : first < 80 ? ['1', String(first - 40)] : ['2', String(first - 80)];
+  return [...head, ...arcs.slice(1).map(String)].join('.');
 }
 
 /** The content octets of a BIT STRING with no unused bits. */

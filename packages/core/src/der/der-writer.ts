@@ -28,18 +28,52 @@ export function derLength(length: number): Buffer {
   return Buffer.from([0x80 | bytes.length, ...bytes]);
 }
 
-/** One TLV from a tag byte and its content octets. */
+/** Writes tag and length octets at the start of `out`; returns the header size. */
+function writeHeader(out: Buffer, tag: number, length: number): number {
+  out[0] = tag;
+  if (length < 0x80) {
+    out[1] = length;
+    return 2;
+  }
+  let n = 0;
+  for (let v = length; v > 0; v = Math.floor(v / 256)) n++;
+  out[1] = 0x80 | n;
+  for (let i = 0, v = length; i < n; i++, v = Math.floor(v / 256)) out[1 + n - i] = v & 0xff;
+  return 2 + n;
+}
+
+function headerSize(length: number): number {
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError('DER length out of range');
+  return length < 0x80 ? 2 : length < 0x100 ? 3 : length < 0x10000 ? 4 : length < 0x1000000 ? 5 : 6;
+}
+
+/** One TLV from a tag byte and its content octets (one allocation: this runs per certificate). */
 export function tlv(tag: number, content: Buffer | Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from([tag]), derLength(content.length), content]);
+  const out = Buffer.allocUnsafe(headerSize(content.length) + content.length);
+  out.set(content, writeHeader(out, tag, content.length));
+  return out;
+}
+
+/** A constructed TLV around the concatenation of `items`, copied once. */
+export function constructed(tag: number, items: readonly (Buffer | Uint8Array)[]): Buffer {
+  let len = 0;
+  for (const it of items) len += it.length;
+  const out = Buffer.allocUnsafe(headerSize(len) + len);
+  let p = writeHeader(out, tag, len);
+  for (const it of items) {
+    out.set(it, p);
+    p += it.length;
+  }
+  return out;
 }
 
 export function sequence(...items: readonly (Buffer | Uint8Array)[]): Buffer {
-  return tlv(DerTag.SEQUENCE, Buffer.concat(items));
+  return constructed(DerTag.SEQUENCE, items);
 }
 
 /** SET OF with its elements sorted by their encodings, as DER requires (X.690 §11.6). */
 export function setOf(...items: readonly Buffer[]): Buffer {
-  return tlv(DerTag.SET, Buffer.concat([...items].sort((a, b) => Buffer.compare(a, b))));
+  return constructed(DerTag.SET, items.length < 2 ? items : [...items].sort((a, b) => Buffer.compare(a, b)));
 }
 
 /** INTEGER from a non-negative bigint/number, or from unsigned big-endian magnitude bytes. */
@@ -86,7 +120,7 @@ export function oid(dotted: string): Buffer {
 
 /** BIT STRING of whole octets (unused bits 0), as for keys and signatures. */
 export function bitString(bytes: Buffer | Uint8Array, unusedBits = 0): Buffer {
-  return tlv(DerTag.BIT_STRING, Buffer.concat([Buffer.from([unusedBits]), bytes]));
+  return constructed(DerTag.BIT_STRING, [Buffer.from([unusedBits]), bytes]);
 }
 
 /**
@@ -129,7 +163,7 @@ export function ia5String(s: string): Buffer {
 
 /** [n] EXPLICIT: a constructed context tag around one complete TLV. */
 export function explicit(n: number, inner: Buffer): Buffer {
-  return tlv(0xa0 | n, inner);
+  return constructed(0xa0 | n, [inner]);
 }
 
 /** [n] IMPLICIT: a context tag replacing the inner tag; `constructed` for SEQUENCE-like content. */

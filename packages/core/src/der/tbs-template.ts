@@ -1,4 +1,4 @@
-import { bitString, DerTag, derLength, explicit, integer, sequence, tlv, x509Time } from './der-writer.ts';
+import { bitString, constructed, DerTag, explicit, integer, sequence, tlv, x509Time } from './der-writer.ts';
 
 /** What changes per certificate; everything else is fixed in the template. */
 export interface TbsVariableParts {
@@ -38,9 +38,7 @@ export class TbsTemplate {
     const extList = v.extensionsDer && v.extensionsDer.length > 0 ? Buffer.concat([this.#fixedExtensions, ...v.extensionsDer]) : this.#fixedExtensions;
     const parts: Buffer[] = [this.#head, integer(v.serial), this.#sigAlgIssuer, validity, v.subjectDer, v.spkiDer];
     if (extList.length > 0) parts.push(explicit(3, tlv(DerTag.SEQUENCE, extList)));
-    let len = 0;
-    for (const p of parts) len += p.length;
-    return Buffer.concat([Buffer.from([DerTag.SEQUENCE]), derLength(len), ...parts], 1 + derLength(len).length + len);
+    return constructed(DerTag.SEQUENCE, parts);
   }
 }
 

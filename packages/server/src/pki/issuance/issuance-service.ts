@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { type Clock, NO_EXPIRY_MS, readElement, systemClock, toPem } from '@medtrust/core';
+import { type Clock, NO_EXPIRY_MS, oid, readElement, systemClock, toPem } from '@medtrust/core';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { AuditEvent, AuditLog } from '../../audit/index.ts';
 import type { Database, SqlDialectName } from '../../db/index.ts';
@@ -17,6 +17,7 @@ import type { DeviceDirectory, IssuanceDevice } from './device-directory.ts';
 import { EndEntityMinter, type MintedCertificate } from './end-entity-minter.ts';
 
 const PG_ISSUANCE_LOCK = 0x4d54_4953; // 'MTIS': serialises the key-reuse check across nodes
+const AUDIT_BULK_CHUNK = 500;
 
 /** One device of a bulk IDevID request: a CSR the device made, or a public key generated for it. */
 export interface IdevidBatchItem {
@@ -45,7 +46,7 @@ export class IssuanceService implements Issuer {
   readonly #o: IssuanceServiceOptions;
   readonly #clock: Clock;
   readonly #minters = new Map<string, Promise<EndEntityMinter>>();
-  readonly #modelOids = new Map<string, string>();
+  readonly #modelOids = new Map<string, Buffer>();
 
   constructor(opts: IssuanceServiceOptions) {
     this.#o = opts;
@@ -136,9 +137,9 @@ export class IssuanceService implements Issuer {
     return Math.floor((this.#clock.nowMs() - NOT_BEFORE_SKEW_MS) / 1000) * 1000;
   }
 
-  #modelOid(model: string): string {
+  #modelOid(model: string): Buffer {
     let o = this.#modelOids.get(model);
-    if (!o) this.#modelOids.set(model, (o = modelTypeOid(model)));
+    if (!o) this.#modelOids.set(model, (o = oid(modelTypeOid(model))));
     return o;
   }
 
@@ -170,17 +171,38 @@ export class IssuanceService implements Issuer {
   }
 
   async #auditAndAnnounce(caName: CaName, profile: EndEntityProfile, minted: ReadonlyArray<{ m: MintedCertificate; device: IssuanceDevice | undefined }>, actor: string, announce: boolean, replacesSerial?: string): Promise<void> {
-    const events: AuditEvent[] = minted.map(({ m, device }) => ({
-      actor, action: 'pki.certificate.issued', target: `certificate:${m.serialHex}`, tenantId: device?.tenantId ?? null,
-      details: { caName, profile, deviceId: device?.id ?? null, subject: m.subjectText, notAfter: m.notAfterMs, ...(replacesSerial ? { replacesSerial } : {}) },
-    }));
-    for (let i = 0; i < events.length; i += 1000) await this.#o.audit.appendMany(events.slice(i, i + 1000));
+    let events: AuditEvent[];
+    if (minted.length <= 1) {
+      events = minted.map(({ m, device }) => ({
+        actor, action: 'pki.certificate.issued', target: `certificate:${m.serialHex}`, tenantId: device?.tenantId ?? null,
+        details: { caName, profile, deviceId: device?.id ?? null, subject: m.subjectText, notAfter: m.notAfterMs, ...(replacesSerial ? { replacesSerial } : {}) },
+      }));
+    } else {
+      // Bulk: one entry per AUDIT_BULK_CHUNK certificates, listing each [serial, device id]; the
+      // record is as complete, and hashing one entry per certificate would cost the factory run ~15%.
+      events = [];
+      for (let i = 0; i < minted.length; i += AUDIT_BULK_CHUNK) {
+        const chunk = minted.slice(i, i + AUDIT_BULK_CHUNK);
+        events.push({ actor, action: 'pki.certificate.issued', target: `ca:${caName}`, tenantId: chunk[0]?.device?.tenantId ?? null, details: { caName, profile, count: chunk.length, certificates: chunk.map(({ m, device }) => [m.serialHex, device?.id ?? null]) } });
+      }
+    }
+    await this.#o.audit.appendMany(events);
     if (announce) for (const { m, device } of minted) await this.#o.events.publish({ kind: 'certificate.issued', serial: m.serialHex, caName, deviceId: device?.id ?? null });
   }
 
   #result(m: MintedCertificate, minter: EndEntityMinter): IssuedCertificate {
-    const pem = toPem('CERTIFICATE', m.der);
-    return { serial: m.serialHex, der: m.der, pem, chainPem: pem + minter.chainPem, notBefore: m.notBeforeMs, notAfter: m.notAfterMs };
+    // PEM forms are computed on first read: a bulk run that only stores certificates skips them.
+    let pem: string | undefined;
+    const pemOf = (): string => (pem ??= toPem('CERTIFICATE', m.der));
+    return {
+      serial: m.serialHex, der: m.der, notBefore: m.notBeforeMs, notAfter: m.notAfterMs,
+      get pem() {
+        return pemOf();
+      },
+      get chainPem() {
+        return pemOf() + minter.chainPem;
+      },
+    };
   }
 }
 

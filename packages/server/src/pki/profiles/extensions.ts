@@ -3,10 +3,16 @@ import { boolean, explicit, implicit, integer, namedBits, NULL_DER, octetString,
 import { isIP } from 'node:net';
 import { Oid } from './oids.ts';
 
+// OIDs used per certificate on the issuance hot path, encoded once.
+const SKI_OID_DER = oid(Oid.subjectKeyIdentifier);
+const SAN_OID_DER = oid(Oid.subjectAltName);
+const HMN_OID_DER = oid(Oid.hardwareModuleName);
+const oidDer = (o: string | Buffer): Buffer => (typeof o === 'string' ? oid(o) : o);
+
 /** Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue OCTET STRING } (RFC 5280 §4.1). */
-export function extension(extnId: string, critical: boolean, valueDer: Buffer): Buffer {
+export function extension(extnId: string | Buffer, critical: boolean, valueDer: Buffer): Buffer {
   // DER: a DEFAULT value is omitted, so `critical` is only written when true.
-  return critical ? sequence(oid(extnId), boolean(true), octetString(valueDer)) : sequence(oid(extnId), octetString(valueDer));
+  return critical ? sequence(oidDer(extnId), boolean(true), octetString(valueDer)) : sequence(oidDer(extnId), octetString(valueDer));
 }
 
 /** RFC 5280 §4.2.1.9. CA certificates mark it critical. */
@@ -34,7 +40,7 @@ export function keyIdentifier(subjectPublicKey: Buffer): Buffer {
 }
 
 export function subjectKeyIdentifier(keyId: Buffer): Buffer {
-  return extension(Oid.subjectKeyIdentifier, false, octetString(keyId));
+  return extension(SKI_OID_DER, false, octetString(keyId));
 }
 
 /** AuthorityKeyIdentifier with keyIdentifier [0] only (RFC 5280 §4.2.1.1). */
@@ -62,8 +68,8 @@ export function ocspNoCheck(): Buffer {
 export interface AltNames {
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
-  /** RFC 4108 HardwareModuleName: a type OID and the module's serial number. */
-  readonly hardwareModule?: { readonly typeOid: string; readonly serial: string };
+  /** RFC 4108 HardwareModuleName: a type OID (dotted, or DER when pre-encoded) and the module's serial number. */
+  readonly hardwareModule?: { readonly typeOid: string | Buffer; readonly serial: string };
 }
 
 /** SubjectAltName (RFC 5280 §4.2.1.6); critical when the subject Name is empty. */
@@ -71,15 +77,15 @@ export function subjectAltName(names: AltNames, critical = false): Buffer {
   const gn: Buffer[] = [];
   if (names.hardwareModule) {
     // otherName [0] { type-id, [0] EXPLICIT HardwareModuleName { hwType, hwSerialNum OCTET STRING } }
-    const hmn = sequence(oid(names.hardwareModule.typeOid), octetString(Buffer.from(names.hardwareModule.serial, 'utf8')));
-    gn.push(implicit(0, Buffer.concat([oid(Oid.hardwareModuleName), explicit(0, hmn)]), true));
+    const hmn = sequence(oidDer(names.hardwareModule.typeOid), octetString(Buffer.from(names.hardwareModule.serial, 'utf8')));
+    gn.push(implicit(0, Buffer.concat([HMN_OID_DER, explicit(0, hmn)]), true));
   }
   for (const d of names.dnsNames ?? []) {
     if (!/^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(d)) throw new RangeError(`not a DNS name: ${d}`);
     gn.push(implicit(2, Buffer.from(d.toLowerCase(), 'latin1')));
   }
   for (const ip of names.ipAddresses ?? []) gn.push(implicit(7, ipBytes(ip)));
-  return extension(Oid.subjectAltName, critical, sequence(...gn));
+  return extension(SAN_OID_DER, critical, sequence(...gn));
 }
 
 function ipBytes(ip: string): Buffer {
