@@ -6,7 +6,6 @@ import type { BenchModule, BenchRow } from './bench-row.ts';
 
 const benches: Array<() => Promise<BenchModule>> = [
   async () => ({ name: 'est', run: (await import('./est.bench.ts')).run }),
-  async () => ({ name: 'ocsp', run: (await import('./ocsp.bench.ts')).run }),
   // one line per bench: async () => ({ name: 'x', run: (await import('./x.bench.ts')).run }),
   async () => ({ name: 'issuance', run: (await import('./issuance.bench.ts')).run }),
   async () => ({ name: 'updates', run: (await import('./updates.bench.ts')).run }),
