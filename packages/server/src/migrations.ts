@@ -4,6 +4,7 @@ import { clinicalMigrations } from './clinical/migrations.ts';
 import type { DomainMigration } from './db/index.ts';
 import { deviceMigrations } from './devices/migrations.ts';
 import { eventMigrations } from './events/migrations.ts';
+import { fhirMigrations } from './fhir/migrations.ts';
 import { jobMigrations } from './jobs/migrations.ts';
 import { patientMigrations } from './patients/migrations.ts';
 import { pkiMigrations } from './pki/migrations.ts';
@@ -22,6 +23,7 @@ export const allMigrations: readonly DomainMigration[] = [
   ...pkiMigrations,
   ...clinicalMigrations,
   ...patientMigrations,
+  ...fhirMigrations,
   ...telemetryMigrations,
   ...updateMigrations,
   ...vulnMigrations,

@@ -6,3 +6,7 @@ export { fhirSchemaErrors } from './fhir-schema.ts';
 export { ObservationSource, observationId, parseObservationId, samplesOfMessage } from './observation-source.ts';
 export { fhirRoutes } from './fhir-routes.ts';
 export type { FhirRoutesOptions } from './fhir-routes.ts';
+export { FhirPushService } from './fhir-push-service.ts';
+export type { FhirPushOptions } from './fhir-push-service.ts';
+export { fhirMigrations } from './migrations.ts';
+export type { FhirTables } from './tables.ts';
