@@ -71,7 +71,7 @@ export class PolicyEngine implements ConnectAdmission {
     let fired = 0;
     for (const p of await this.#triggered((t) => 'event' in t && t.event === trigger)) {
       if (!(await this.#reaches(p, device))) continue;
-      fired += (await this.#decide(p, trigger, device, {})).length;
+      fired += (await this.#decide(p, trigger, device, {})).fired;
     }
     return fired;
   }
@@ -93,7 +93,7 @@ export class PolicyEngine implements ConnectAdmission {
     const groups = factGroupsOf(p.document);
     for (let after: string | undefined; ;) {
       const page = await this.#facts.devices(reach, after, PAGE);
-      for (const d of page) fired += (await this.#decide(p, 'schedule', d, {}, groups)).length;
+      for (const d of page) fired += (await this.#decide(p, 'schedule', d, {}, groups)).fired;
       if (page.length < PAGE) break;
       after = page[page.length - 1]?.id;
     }
@@ -147,21 +147,24 @@ export class PolicyEngine implements ConnectAdmission {
     if (!device) return;
     for (const p of policies) {
       if (!(await this.#reaches(p, device))) continue;
-      const matches = await this.#decide(p, trigger, device, extra);
+      const { matches } = await this.#decide(p, trigger, device, extra);
       const deny = matches.find((m) => m.rule.actions.some((a) => a.kind === 'deny'));
       if (deny) throw new PolicyError('POLICY_DENIED', `policy ${p.name} v${p.version} rule ${deny.rule.name} refuses this ${trigger}`, { details: { policyId: p.id, policyVersion: p.version, rule: deny.rule.name } });
     }
   }
 
-  async #decide(p: StoredPolicy, trigger: string, device: Device, extra: HookFacts, groups = factGroupsOf(p.document)): Promise<RuleMatch[]> {
+  /** Matches of one policy for one device; `fired` counts those decided now (not before). */
+  async #decide(p: StoredPolicy, trigger: string, device: Device, extra: HookFacts, groups = factGroupsOf(p.document)): Promise<{ matches: RuleMatch[]; fired: number }> {
     const facts: Facts = { ...(await this.#facts.facts(device, groups)), ...definedOnly(extra) };
     const matches = matchRules(p.document, facts);
+    let fired = 0;
     for (const m of matches) {
       const id = newId('pdec');
       const key = dedupeKey({ policyId: p.id, rule: m.rule.name, subject: device.id, state: m.state });
       const claimed = await this.#decisions.claim({ id, tenantId: device.tenantId, policyId: p.id, policyVersion: p.version, policyName: p.name, rule: m.rule.name, trigger, deviceId: device.id, facts: m.facts, reason: m.reason, decidedAt: this.#clock.nowMs(), dedupeKey: key });
       // Idempotency: this fact state was decided before (here or on another node); do not act twice.
       if (!claimed) continue;
+      fired += 1;
       const outcomes = await this.#actions.run(m.rule.actions, { device, policyId: p.id, policyName: p.name, rule: m.rule.name, actor: `policy:${p.id}@${p.version}` });
       await this.#decisions.setActions(id, outcomes);
       await this.#audit.append({
@@ -170,7 +173,7 @@ export class PolicyEngine implements ConnectAdmission {
         details: { decisionId: id, policyId: p.id, policyName: p.name, policyVersion: p.version, rule: m.rule.name, trigger, reason: m.reason, actions: outcomes.map((o) => `${o.kind}:${o.outcome}`) },
       });
     }
-    return matches;
+    return { matches, fired };
   }
 
   async #triggered(pred: (t: PolicyDocument['trigger']) => boolean): Promise<StoredPolicy[]> {
