@@ -10,6 +10,8 @@ import type { KeyStore } from '../pki/index.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import { FileArtifactStore } from './file/file-artifact-store.ts';
 import { type ModelCatalogue, RegistryModelCatalogue } from './model-catalogue.ts';
+import { CampaignService } from './campaigns/campaign-service.ts';
+import { campaignRoutes } from './campaigns/campaign-routes.ts';
 import { releaseRoutes } from './release-routes.ts';
 import { ReleaseService } from './release-service.ts';
 import { TufDocumentStore } from './tuf/tuf-document-store.ts';
@@ -22,13 +24,14 @@ import { tufRoutes } from './tuf/tuf-routes.ts';
 /** The updates domain as the platform wires it. */
 export interface Updates {
   readonly releases: ReleaseService;
+  readonly campaigns: CampaignService;
   readonly tuf: TufRepository;
   readonly ceremony: TufRootCeremony;
   readonly reader: TufMetadataReader;
   readonly artifacts: ArtifactStore;
   /** Public TUF endpoints under /tuf. */
   readonly tufRoutes: RouteModule;
-  /** `/api/v1/releases`, behind the given permission checks ('release:manage', 'release:read'). */
+  /** `/api/v1/releases` and `/api/v1/campaigns`, behind the given permission checks ('release:manage', 'release:read'). */
   releaseRoutes(guards: { readonly manage: preHandlerAsyncHookHandler; readonly read: preHandlerAsyncHookHandler }): RouteModule;
   readonly jobs: readonly Job[];
 }
@@ -62,10 +65,14 @@ export function createUpdates(o: UpdatesOptions): Updates {
   const tuf = new TufRepository({ docs, keyStore: o.keyStore, artifacts, audit: o.audit, clock: o.clock, lifetimes: o.lifetimes, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
   const ceremony = new TufRootCeremony({ docs, keyStore: o.rootKeyStore ?? o.keyStore, audit: o.audit, clock: o.clock, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
   const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes });
+  const campaigns = new CampaignService({ db: o.db, audit: o.audit, clock: o.clock });
   return {
-    releases, tuf, ceremony, reader, artifacts,
+    releases, campaigns, tuf, ceremony, reader, artifacts,
     tufRoutes: tufRoutes({ reader, repository: tuf }),
-    releaseRoutes: (guards) => releaseRoutes({ releases, guards }),
-    jobs: [tufRefreshJob({ repository: tuf, intervalMs: o.refreshIntervalMs })],
+    releaseRoutes: (guards) => async (app) => {
+      await releaseRoutes({ releases, guards })(app);
+      await campaignRoutes({ campaigns, guards })(app);
+    },
+    jobs: [tufRefreshJob({ repository: tuf, intervalMs: o.refreshIntervalMs }), campaigns.job()],
   };
 }

@@ -14,6 +14,9 @@ export const updateErrors = defineErrors({
   TUF_NOT_INITIALISED: { status: 503, meaning: 'The TUF repository has no root yet.', fix: 'Run `medtrust init` (or start the platform once) to create the TUF root.' },
   TUF_METADATA_NOT_FOUND: { status: 404, meaning: 'No TUF metadata or target file by that name.', fix: 'Request files listed by the current snapshot and targets metadata.' },
   TUF_CONFLICT: { status: 503, meaning: 'Another node changed the TUF repository at the same moment and retries ran out.', fix: 'Retry the request.' },
+  CAMPAIGN_NOT_FOUND: { status: 404, meaning: 'No campaign with that id.', fix: 'List campaigns to find the id.' },
+  CAMPAIGN_INVALID: { status: 400, meaning: 'The campaign definition is invalid (phases, thresholds, window, selection) or its release is not published.', fix: 'Phases are increasing percentages ending at 100; thresholds are between 0 and 1; window hours 0-23; see docs/updates.md.' },
+  CAMPAIGN_STATE_INVALID: { status: 409, meaning: 'The campaign state does not allow this action.', fix: 'Only a paused campaign can be resumed; a completed or cancelled one is final.' },
   TUF_ROOT_INVALID: { status: 400, meaning: 'A root rotation was asked with an invalid threshold or key count.', fix: 'Use a threshold of at least 2 and at least as many keys.' },
 });
 

@@ -66,4 +66,37 @@ export const updateMigrations: readonly DomainMigration[] = [
         .execute();
     },
   },
+  {
+    name: '20261123-52-updates-campaigns',
+    async up(db, t) {
+      await db.schema.createTable('campaign')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('release_id', 'text', (c) => c.notNull().references('release.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('emergency', 'integer', (c) => c.notNull())
+        .addColumn('phases', 'text', (c) => c.notNull())
+        .addColumn('current_phase', 'integer', (c) => c.notNull())
+        .addColumn('success_threshold', 'real', (c) => c.notNull())
+        .addColumn('failure_threshold', 'real', (c) => c.notNull())
+        .addColumn('maintenance_window', 'text')
+        .addColumn('selection', 'text', (c) => c.notNull())
+        .addColumn('paused_reason', 'text')
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', t.int64, (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('campaign_device')
+        .addColumn('campaign_id', 'text', (c) => c.notNull().references('campaign.id'))
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('site_id', 'text')
+        .addColumn('phase', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .addColumn('updated_at', t.int64, (c) => c.notNull())
+        .addPrimaryKeyConstraint('campaign_device_pk', ['campaign_id', 'device_id'])
+        .execute();
+      await db.schema.createIndex('campaign_device_device').on('campaign_device').column('device_id').execute();
+    },
+  },
 ];

@@ -62,7 +62,44 @@ export interface TufTargetFileTable {
   created_at: number;
 }
 
+/** A phased rollout of one published release to a selection of devices. */
+export interface CampaignTable {
+  id: string;
+  release_id: string;
+  name: string;
+  state: 'running' | 'paused' | 'completed' | 'cancelled';
+  /** 0/1: skips maintenance windows and phase waits, never the clinical safety gate. */
+  emergency: number;
+  /** JSON array of cumulative percentages, e.g. [1, 10, 50, 100]. */
+  phases: string;
+  current_phase: number;
+  /** Fractions (0-1) of the open phases' devices: installed to advance, failed to pause. */
+  success_threshold: number;
+  failure_threshold: number;
+  /** JSON `{ startHour, endHour }` in each site's local time, or null for any time. */
+  maintenance_window: string | null;
+  /** JSON of the selection it was created with. */
+  selection: string;
+  paused_reason: string | null;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+}
+
+export interface CampaignDeviceTable {
+  campaign_id: string;
+  device_id: string;
+  site_id: string | null;
+  phase: number;
+  status: 'pending' | 'downloading' | 'installing' | 'installed' | 'failed' | 'rolled-back';
+  /** Why the device is waiting (e.g. therapy-running), shown to operators. */
+  detail: string | null;
+  updated_at: number;
+}
+
 export interface UpdateTables {
+  campaign: CampaignTable;
+  campaign_device: CampaignDeviceTable;
   release: ReleaseTable;
   release_model: ReleaseModelTable;
   tuf_metadata: TufMetadataTable;

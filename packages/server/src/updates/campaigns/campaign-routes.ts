@@ -1,0 +1,32 @@
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import { actorOf } from '../../access/index.ts';
+import { bearerSecurity } from '../../http/index.ts';
+import type { CampaignService, CreateCampaignInput } from './campaign-service.ts';
+
+/** `/api/v1/campaigns`: create, read and resume phased rollouts. */
+export function campaignRoutes(opts: { campaigns: CampaignService; guards: { readonly manage: preHandlerAsyncHookHandler; readonly read: preHandlerAsyncHookHandler } }) {
+  const { campaigns, guards } = opts;
+  return async (app: FastifyInstance): Promise<void> => {
+    app.post<{ Body: Omit<CreateCampaignInput, 'actor'> }>('/api/v1/campaigns', {
+      preHandler: guards.manage,
+      schema: {
+        tags: ['campaigns'], summary: 'Start a phased rollout of a published release', security: bearerSecurity,
+        body: {
+          type: 'object', required: ['releaseId', 'name', 'selection'], additionalProperties: false,
+          properties: {
+            releaseId: { type: 'string' }, name: { type: 'string' }, emergency: { type: 'boolean' },
+            selection: { type: 'object', required: ['model'], additionalProperties: false, properties: { model: { type: 'string' }, siteIds: { type: 'array', items: { type: 'string' } }, currentFirmware: { type: 'string' } } },
+            phases: { type: 'array', items: { type: 'number' } }, successThreshold: { type: 'number' }, failureThreshold: { type: 'number' },
+            maintenanceWindow: { type: ['object', 'null'], properties: { startHour: { type: 'integer' }, endHour: { type: 'integer' } } },
+          },
+        },
+      },
+    }, async (request, reply) => reply.status(201).send(await campaigns.create({ ...request.body, actor: actorOf(request.principal!) })));
+    app.get<{ Params: { id: string } }>('/api/v1/campaigns/:id', {
+      preHandler: guards.read, schema: { tags: ['campaigns'], summary: 'A campaign with per-status device counts', security: bearerSecurity },
+    }, async (request) => campaigns.get(request.params.id));
+    app.post<{ Params: { id: string } }>('/api/v1/campaigns/:id/resume', {
+      preHandler: guards.manage, schema: { tags: ['campaigns'], summary: 'Resume a paused campaign', security: bearerSecurity },
+    }, async (request) => campaigns.resume(request.params.id, actorOf(request.principal!)));
+  };
+}

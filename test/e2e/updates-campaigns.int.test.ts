@@ -1,0 +1,107 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ManualClock, MedTrustError, newId } from '@medtrust/core';
+import { TEST_DIALECTS } from '../../packages/server/src/db/testing.ts';
+import { startUpdatesHarness, type UpdatesHarness } from './updates-harness.ts';
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof MedTrustError, String(e));
+    return e.code;
+  }
+  assert.fail('expected an error');
+}
+
+for (const dialect of TEST_DIALECTS) {
+  describe(`campaigns (${dialect})`, () => {
+    // 12:00 UTC on 23 Nov 2026 is 01:00 in Auckland (NZDT, UTC+13).
+    const clock = new ManualClock(Date.UTC(2026, 10, 23, 12, 0, 0));
+    let h: UpdatesHarness;
+    let site: string;
+    let devices: string[];
+    before(async () => {
+      h = await startUpdatesHarness({ dialect, clock, models: ['pump-a', 'pump-c'] });
+      site = newId('ten');
+      await h.t.db.insertInto('tenant').values({ id: site, kind: 'site', name: 'Auckland City', parent_id: null, time_zone: 'Pacific/Auckland', created_at: 0 }).execute();
+      devices = Array.from({ length: 20 }, (_, i) => `dev_c${String(i).padStart(3, '0')}`);
+      await h.t.db.insertInto('device').values(devices.map((id, i) => ({ id, serial: `C-${i}`, model: 'pump-c', hardware_revision: 'A', tenant_id: h.tenantId, site_id: site, state: 'active' as const, firmware_version: '1.0.0', batch_id: null, created_at: 0, updated_at: 0 }))).execute();
+    });
+    after(() => h.close());
+
+    const phaseDevices = async (campaignId: string, phase: number): Promise<string[]> =>
+      (await h.t.db.selectFrom('campaign_device').select('device_id').where('campaign_id', '=', campaignId).where('phase', '=', phase).orderBy('device_id').execute()).map((r) => r.device_id);
+
+    it('opens phases at the success threshold and pauses at the failure threshold', async () => {
+      const rel = await h.publish('pump-c', '2.0.0', 'fw.bin', Buffer.from('pump-c 2'));
+      const created = await h.call('POST', '/api/v1/campaigns', { releaseId: rel.id, name: 'pump-c 2.0.0', selection: { model: 'pump-c', currentFirmware: '1.0.0' }, phases: [10, 50, 100], successThreshold: 0.9, failureThreshold: 0.2 });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const id = created.body.id as string;
+      assert.equal(created.body.counts.pending, 20);
+      const canary = await phaseDevices(id, 0);
+      const second = await phaseDevices(id, 1);
+      assert.equal(canary.length, 2);
+      assert.equal(second.length, 8);
+      const svc = h.updates.campaigns;
+      assert.deepEqual(await svc.desiredFor(canary[0]!), { kind: 'install', campaignId: id, releaseId: rel.id, version: '2.0.0', target: 'pump-c/2.0.0/fw.bin', emergency: false });
+      assert.deepEqual(await svc.desiredFor(second[0]!), { kind: 'wait', campaignId: id, reason: 'phase' });
+      // A pump that is infusing defers: it counts neither as success nor as failure.
+      await svc.report(id, canary[0]!, 'pending', 'therapy-running');
+      assert.equal((await svc.get(id)).currentPhase, 0);
+      for (const d of canary) await svc.report(id, d, 'installed');
+      assert.equal((await svc.get(id)).currentPhase, 1);
+      // The second phase's devices were offline; they get their desired state when they ask.
+      assert.equal((await svc.desiredFor(second[0]!)).kind, 'install');
+      await svc.report(id, second[0]!, 'failed');
+      assert.equal((await svc.get(id)).state, 'running');
+      await svc.report(id, second[1]!, 'rolled-back');
+      const paused = await h.call('GET', `/api/v1/campaigns/${id}`);
+      assert.equal(paused.body.state, 'paused');
+      assert.deepEqual(await svc.desiredFor(second[2]!), { kind: 'wait', campaignId: id, reason: 'paused' });
+      const audit = await h.t.db.selectFrom('audit_entry').select('action').where('target', '=', `campaign:${id}`).where('action', 'in', ['campaign.created', 'campaign.phase-opened', 'campaign.paused']).orderBy('seq').execute();
+      assert.deepEqual(audit.map((a) => a.action), ['campaign.created', 'campaign.phase-opened', 'campaign.paused']);
+      assert.equal((await h.call('POST', `/api/v1/campaigns/${id}/resume`)).body.state, 'running');
+      assert.equal((await h.call('POST', `/api/v1/campaigns/${id}/resume`)).body.error.code, 'CAMPAIGN_STATE_INVALID');
+    });
+
+    it('waits for the maintenance window in the site\'s time zone; an emergency campaign does not', async () => {
+      const rel = await h.publish('pump-c', '2.1.0', 'fw.bin', Buffer.from('pump-c 2.1'));
+      const svc = h.updates.campaigns;
+      const outside = await svc.create({ releaseId: rel.id, name: 'night', selection: { model: 'pump-c', siteIds: [site] }, phases: [100], maintenanceWindow: { startHour: 2, endHour: 5 }, actor: 'test' });
+      const d = (await phaseDevices(outside.id, 0))[0]!;
+      await h.t.db.updateTable('campaign').set({ state: 'cancelled' }).where('id', '!=', outside.id).execute();
+      assert.deepEqual(await svc.desiredFor(d), { kind: 'wait', campaignId: outside.id, reason: 'maintenance-window' });
+      clock.advance(60 * 60_000); // 02:00 in Auckland
+      assert.equal((await svc.desiredFor(d)).kind, 'install');
+      clock.advance(-60 * 60_000);
+      const urgent = await svc.create({ releaseId: rel.id, name: 'CVE fix', selection: { model: 'pump-c' }, maintenanceWindow: { startHour: 2, endHour: 5 }, emergency: true, actor: 'test' });
+      const want = await svc.desiredFor(d);
+      assert.equal(want.kind, 'install');
+      assert.equal(want.kind === 'install' && want.emergency, true);
+      assert.deepEqual(urgent.phases, [100]);
+      const a = await h.t.db.selectFrom('audit_entry').select('details').where('target', '=', `campaign:${urgent.id}`).where('action', '=', 'campaign.created').executeTakeFirstOrThrow();
+      assert.equal(JSON.parse(a.details).emergency, true);
+    });
+
+    describe('when the definition is bad', () => {
+      it('refuses with codes and stores nothing', async () => {
+        const rel = await h.t.db.selectFrom('release').select('id').where('state', '=', 'published').executeTakeFirstOrThrow();
+        const before = (await h.t.db.selectFrom('campaign').select('id').execute()).length;
+        const svc = h.updates.campaigns;
+        const base = { releaseId: rel.id, name: 'x', selection: { model: 'pump-c' }, actor: 'test' };
+        assert.equal(await codeOf(svc.create({ ...base, phases: [50, 10, 100] })), 'CAMPAIGN_INVALID');
+        assert.equal(await codeOf(svc.create({ ...base, phases: [10, 50] })), 'CAMPAIGN_INVALID');
+        assert.equal(await codeOf(svc.create({ ...base, failureThreshold: 0 })), 'CAMPAIGN_INVALID');
+        assert.equal(await codeOf(svc.create({ ...base, maintenanceWindow: { startHour: 25, endHour: 2 } })), 'CAMPAIGN_INVALID');
+        assert.equal(await codeOf(svc.create({ ...base, selection: { model: 'pump-a' } })), 'CAMPAIGN_INVALID');
+        assert.equal(await codeOf(svc.create({ ...base, releaseId: 'rel_nope' })), 'RELEASE_NOT_FOUND');
+        const draft = await h.upload({ model: 'pump-c', version: '9.0.0', fileName: 'fw.bin' }, Buffer.from('draft'));
+        assert.equal(await codeOf(svc.create({ ...base, releaseId: draft.body.id })), 'CAMPAIGN_INVALID');
+        assert.equal((await h.t.db.selectFrom('campaign').select('id').execute()).length, before);
+        assert.equal(await codeOf(svc.report('cmp_nope', devices[0]!, 'installed')), 'CAMPAIGN_NOT_FOUND');
+      });
+    });
+  });
+}
