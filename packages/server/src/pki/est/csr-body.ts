@@ -1,5 +1,5 @@
+import { DerDecodeError, readElement } from '@medtrust/core';
 import { PkiError } from '../errors.ts';
-import { elementLength } from './der-writer.ts';
 
 /** Largest CSR we accept, decoded (the CSR_TOO_LARGE limit in the error catalogue). */
 export const MAX_CSR_BYTES = 16 * 1024;
@@ -21,6 +21,13 @@ export function decodeCsrBody(body: Buffer | string): Buffer {
   const der = Buffer.from(text, 'base64');
   if (der.length > MAX_CSR_BYTES) throw new PkiError('CSR_TOO_LARGE', `CSR is ${der.length} bytes; the limit is ${MAX_CSR_BYTES}`, { details: { limitBytes: MAX_CSR_BYTES } });
   // PKCS#10 is one DER SEQUENCE; a truncated or padded body is refused before any parsing.
-  if (der[0] !== 0x30 || elementLength(der) !== der.length) throw new PkiError('CSR_INVALID', 'body is not one complete DER SEQUENCE (truncated or trailing bytes)');
+  let end: number;
+  try {
+    end = readElement(der, 0).end;
+  } catch (e) {
+    if (!(e instanceof DerDecodeError)) throw e;
+    end = -1;
+  }
+  if (der[0] !== 0x30 || end !== der.length) throw new PkiError('CSR_INVALID', 'body is not one complete DER SEQUENCE (truncated or trailing bytes)');
   return der;
 }
