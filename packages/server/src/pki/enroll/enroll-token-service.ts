@@ -84,13 +84,17 @@ export class EnrollTokenService {
    * wrong credentials, ENROLL_SECRET_USED when already used or expired. Audited either way.
    */
   async consume(username: string, password: string, actor: string): Promise<ConsumedEnrollToken> {
-    const row = USERNAME_RE.test(username)
-      ? await this.#db.selectFrom('enroll_token').selectAll().where('username', '=', username).executeTakeFirst()
-      : undefined;
-    // Hash even for an unknown user so that timing does not tell which usernames exist.
-    const presented = await hash(PASSWORD_RE.test(password) ? password : '', row ? Buffer.from(row.salt) : Buffer.alloc(16));
-    const stored = row ? Buffer.from(row.password_hash) : Buffer.alloc(SCRYPT.keyLen);
-    const match = timingSafeEqual(presented, stored) && row !== undefined && PASSWORD_RE.test(password);
+    // The formats are public, so refusing a malformed pair before any work leaks nothing and
+    // spares the scrypt cost on garbage.
+    const wellFormed = USERNAME_RE.test(username) && PASSWORD_RE.test(password);
+    const row = wellFormed ? await this.#db.selectFrom('enroll_token').selectAll().where('username', '=', username).executeTakeFirst() : undefined;
+    let match = false;
+    if (wellFormed) {
+      // Hash even for an unknown user so that timing does not tell which usernames exist.
+      const presented = await hash(password, row ? Buffer.from(row.salt) : Buffer.alloc(16));
+      const stored = row ? Buffer.from(row.password_hash) : Buffer.alloc(SCRYPT.keyLen);
+      match = timingSafeEqual(presented, stored) && row !== undefined;
+    }
     if (!row || !match) {
       await this.#refuse(actor, username, row?.device_id ?? null, 'ENROLL_UNAUTHORIZED');
       throw new PkiError('ENROLL_UNAUTHORIZED', 'unknown enrolment username or wrong password');
