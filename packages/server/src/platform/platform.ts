@@ -141,7 +141,8 @@ export class Platform {
       crls: new CrlService({ db, cas, events, clock, logger, validityHours: config.crlValidityHours }),
       ocsp: new OcspResponder({ db, cas, events, clock, logger, metrics, cacheSeconds: config.ocspCacheSeconds }),
       // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
-      vulns: new VulnService({ db, audit, clock }),
+      // CSAF documents name the operator (the manufacturer) with the public URL as namespace.
+      vulns: new VulnService({ db, audit, clock, publisher: { name: 'MedTrust operator', namespace: config.publicUrl } }),
       updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519' }),
     };
     for (const job of services.updates.jobs) services.jobs.add(job);

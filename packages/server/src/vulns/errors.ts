@@ -9,6 +9,8 @@ export const vulnErrors = defineErrors({
   FEED_UNREADABLE: { status: 400, meaning: 'A feed file or archive could not be read or decompressed.', fix: 'Check the path and that the zip is not truncated.' },
   VULN_QUERY_INVALID: { status: 400, meaning: 'Give either a model and a firmware version, or a device id.', fix: 'Use `--model M --version V` or `--device ID`.' },
   VULN_DEVICE_NOT_FOUND: { status: 404, meaning: 'No device with that id is visible to the caller.', fix: 'Check the device id; a hospital sees only its own devices.' },
+  VEX_INVALID: { status: 400, meaning: 'The VEX analysis is incomplete: unknown status, or not_affected without a justification.', fix: 'Status: not_affected, affected, fixed, under_investigation; not_affected needs one of component_not_present, vulnerable_code_not_present, vulnerable_code_not_in_execute_path, vulnerable_code_cannot_be_controlled_by_adversary, inline_mitigations_already_exist.' },
+  CSAF_INVALID: { status: 500, meaning: 'A CSAF document MedTrust generated failed csaf-validator-lib strict validation; it was not published. `details.findings` lists the failed tests.', fix: 'Report it: this is a MedTrust bug. The findings name the CSAF 2.0 section.' },
   MODEL_PROFILE_INVALID: { status: 400, meaning: 'The clinical criticality or exposure given for a model is not one of the known values.', fix: 'Criticality: life-sustaining, therapy, monitoring, non-clinical. Exposure: internet, hospital-network, segmented, isolated.' },
 });
 

@@ -15,3 +15,7 @@ export type { Advisory } from './match/advisory.ts';
 export { deviceRisk, CRITICALITIES, EXPOSURES } from './risk/device-risk.ts';
 export { vulnRoutes } from './vuln-routes.ts';
 export type { VulnRouteOptions } from './vuln-routes.ts';
+export { VexService } from './vex/vex-service.ts';
+export { VEX_STATUSES, VEX_JUSTIFICATIONS } from './vex/vex-record.ts';
+export type { VexRecord, VexStatus, VexJustification } from './vex/vex-record.ts';
+export { validateCsaf } from './vex/validate-csaf.ts';

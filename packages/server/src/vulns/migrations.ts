@@ -97,4 +97,20 @@ export const vulnMigrations: readonly DomainMigration[] = [
         .execute();
     },
   },
+  {
+    name: '20261123-21-vulns-vex',
+    async up(db, t) {
+      await db.schema.createTable('vuln_vex')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('firmware_version', 'text', (c) => c.notNull())
+        .addColumn('vuln_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('justification', 'text')
+        .addColumn('detail', 'text')
+        .addColumn('author', 'text', (c) => c.notNull())
+        .addColumn('updated_at', t.int64, (c) => c.notNull())
+        .addPrimaryKeyConstraint('vuln_vex_pk', ['model', 'firmware_version', 'vuln_id'])
+        .execute();
+    },
+  },
 ];

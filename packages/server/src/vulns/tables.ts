@@ -101,7 +101,21 @@ export interface VulnModelProfileTable {
   updated_at: number;
 }
 
+/** The manufacturer's analysis of one vulnerability in one firmware (VEX). */
+export interface VulnVexTable {
+  model: string;
+  firmware_version: string;
+  vuln_id: string;
+  status: 'not_affected' | 'affected' | 'fixed' | 'under_investigation';
+  /** CSAF/OpenVEX justification; required for not_affected. */
+  justification: string | null;
+  detail: string | null;
+  author: string;
+  updated_at: number;
+}
+
 export interface VulnTables {
+  vuln_vex: VulnVexTable;
   vuln_sbom: VulnSbomTable;
   vuln_component: VulnComponentTable;
   vuln_component_key: VulnComponentKeyTable;

@@ -16,6 +16,7 @@ import { createLogger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
 import { fixturePath, fixtureText } from './fixtures/load-fixture.ts';
 import { VulnService, vulnRoutes } from './index.ts';
+import { validateCsaf } from './vex/validate-csaf.ts';
 
 for (const dialect of TEST_DIALECTS) {
   describe(`vulnerability REST API (${dialect})`, () => {
@@ -101,6 +102,21 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal((await call('GET', '/api/v1/devices/dev-a/vulnerabilities', tok.clinician)).json.error.code, 'FORBIDDEN');
       assert.equal((await call('GET', '/api/v1/devices/dev-a/vulnerabilities', undefined)).json.error.code, 'UNAUTHENTICATED');
       assert.equal((await call('GET', '/api/v1/vulnerabilities?model=MON-1', tok.admin)).json.error.code, 'VULN_QUERY_INVALID');
+    });
+
+    it('records VEX analyses and exports them as CSAF 2.0 VEX that passes strict validation', async () => {
+      assert.equal((await call('PUT', '/api/v1/vex', tok.analyst, { model: 'MON-1', firmwareVersion: '1.0', vulnId: 'CVE-2018-16525', status: 'not_affected' })).json.error.code, 'VEX_INVALID');
+      assert.equal((await call('PUT', '/api/v1/vex', tok.hospA, { model: 'MON-1', firmwareVersion: '1.0', vulnId: 'CVE-2018-16525', status: 'affected' })).json.error.code, 'FORBIDDEN');
+      const ok = await call('PUT', '/api/v1/vex', tok.analyst, { model: 'MON-1', firmwareVersion: '1.0', vulnId: 'CVE-2018-16525', status: 'not_affected', justification: 'vulnerable_code_not_present', detail: 'The TCP/IP stack of FreeRTOS+TCP is not built in.' });
+      assert.equal(ok.status, 200);
+      const csaf = await call('GET', '/api/v1/vex/MON-1?format=csaf', tok.hospA);
+      assert.equal(csaf.status, 200);
+      assert.equal(csaf.json.document.category, 'csaf_vex');
+      assert.deepEqual(await validateCsaf(csaf.json), []);
+      const cdx = await call('GET', '/api/v1/vex/MON-1', tok.hospA);
+      assert.equal(cdx.json.vulnerabilities[0].analysis.state, 'not_affected');
+      const v = await call('GET', '/api/v1/vulnerabilities?model=MON-1&version=1.0', tok.hospA);
+      assert.equal(v.json.vulnerabilities[0].analysis.status, 'not_affected');
     });
 
     it('exports CycloneDX 1.6 and sets a model risk profile', async () => {

@@ -92,6 +92,22 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
       schema: { tags: ['vulnerabilities'], summary: 'A device\'s vulnerabilities (its current firmware) and its risk score with the explanation', security: bearerSecurity, params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } },
     }, async (request) => vulns.deviceExposure(request.params.id, scopeOf(principal(request))));
 
+    app.put<{ Body: { model: string; firmwareVersion: string; vulnId: string; status: string; justification?: string; detail?: string } }>('/api/v1/vex', {
+      preHandler: opts.guard('vuln:manage'),
+      schema: {
+        tags: ['vulnerabilities'], summary: 'Record the manufacturer\'s analysis of a vulnerability in a firmware (not_affected needs a justification)', security: bearerSecurity,
+        body: { type: 'object', required: ['model', 'firmwareVersion', 'vulnId', 'status'], additionalProperties: false, properties: { model: name, firmwareVersion: name, vulnId: name, status: { type: 'string' }, justification: { type: 'string' }, detail: { type: 'string', maxLength: 4000 } } },
+      },
+    }, async (request) => vulns.vex.record(request.body, actorOf(principal(request))));
+
+    app.get<{ Params: { model: string }; Querystring: { format?: 'cyclonedx' | 'csaf' } }>('/api/v1/vex/:model', {
+      preHandler: opts.guard('vuln:read'),
+      schema: { tags: ['vulnerabilities'], summary: 'VEX of a model as CycloneDX 1.6 (default) or CSAF 2.0 csaf_vex', security: bearerSecurity, params: { type: 'object', required: ['model'], properties: { model: name } }, querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['cyclonedx', 'csaf'] } } } },
+    }, async (request, reply) => {
+      if (request.query.format === 'csaf') return reply.header('content-type', 'application/json').send(await vulns.vex.exportCsaf(request.params.model));
+      return reply.header('content-type', 'application/vnd.cyclonedx+json; version=1.6').send(await vulns.vex.exportCycloneDx(request.params.model));
+    });
+
     app.put<{ Params: { model: string }; Body: { criticality: string; exposure: string; endOfSupport?: string } }>('/api/v1/device-models/:model/risk-profile', {
       preHandler: opts.guard('vuln:manage'),
       schema: {

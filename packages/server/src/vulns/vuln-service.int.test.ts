@@ -116,6 +116,16 @@ for (const dialect of TEST_DIALECTS) {
       assert.ok(e.vulnerabilities.some((v) => v.vulnId === 'CVE-2020-13595'));
     });
 
+    it('leaves vulnerabilities analysed not_affected or fixed out of the risk score (VEX)', async () => {
+      const before = await vulns.deviceExposure('dev-a', { kind: 'all' });
+      assert.ok(before.risk.vulns.some((v) => v.vulnId === 'CVE-2020-13595'));
+      await vulns.vex.record({ model: 'PUMP-X', firmwareVersion: '2.0', vulnId: 'CVE-2020-13595', status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path' }, 'test');
+      const after = await vulns.deviceExposure('dev-a', { kind: 'all' });
+      assert.ok(!after.risk.vulns.some((v) => v.vulnId === 'CVE-2020-13595'));
+      assert.ok(after.risk.score < before.risk.score);
+      await assert.rejects(vulns.vex.record({ model: 'PUMP-X', firmwareVersion: '2.0', vulnId: 'CVE-2020-13595', status: 'gone' }, 'test'), (e) => e instanceof VulnError && e.code === 'VEX_INVALID');
+    });
+
     it('reads the real medical device SBOM: FreeRTOS CPE part mismatch surfaces as unknown', async () => {
       const r = await vulns.importSbom({ model: 'MONITOR-Y', firmwareVersion: '1.0', text: fixtureText('sbom/medical-device-case-study_extended.cdx.json'), actor: 'test' });
       assert.equal(r.components, 65);

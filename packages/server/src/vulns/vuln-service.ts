@@ -11,6 +11,8 @@ import { chunks, type Firmware, MatchStore } from './match-store.ts';
 import { CRITICALITIES, type Criticality, deviceRisk, type DeviceRisk, EXPOSURES, type Exposure, type RiskProfile } from './risk/device-risk.ts';
 import { exportCycloneDx16, parseSbom } from './sbom/index.ts';
 import type { VulnScope } from './vuln-scope.ts';
+import type { CsafPublisher } from './vex/export-csaf-vex.ts';
+import { VexService } from './vex/vex-service.ts';
 
 export interface SbomImportResult {
   readonly sbomId: string;
@@ -31,6 +33,8 @@ export interface FirmwareVulnerability {
   readonly cvss40Vector: string | null;
   readonly kev: boolean;
   readonly epss: number | null;
+  /** The manufacturer's VEX analysis for this firmware, if recorded. */
+  readonly analysis: { status: string; justification: string | null; detail: string | null } | null;
   readonly components: Array<{ name: string; version: string | null; purl: string | null; cpe: string | null; status: 'affected' | 'unknown'; reason: string; fixedVersion: string | null; advisoryId: string }>;
 }
 
@@ -57,12 +61,16 @@ export class VulnService {
   readonly #clock: Clock;
   readonly #ajv = new Ajv({ allErrors: true, strict: false });
   readonly matches: MatchStore;
+  /** VEX analyses and their CycloneDX / CSAF exports. */
+  readonly vex: VexService;
 
-  constructor(opts: { db: Kysely<Database>; audit: AuditLog; clock?: Clock }) {
+  /** `publisher` names the manufacturer in CSAF documents (namespace: its public URL). */
+  constructor(opts: { db: Kysely<Database>; audit: AuditLog; clock?: Clock; publisher?: CsafPublisher }) {
     this.#db = opts.db;
     this.#audit = opts.audit;
     this.#clock = opts.clock ?? systemClock;
     this.matches = new MatchStore({ clock: this.#clock });
+    this.vex = new VexService({ db: this.#db, audit: this.#audit, clock: this.#clock, publisher: opts.publisher ?? { name: 'MedTrust operator', namespace: 'https://localhost' } });
   }
 
   /** Validates and stores an SBOM for (model, firmware version), replacing any previous one, and matches it. */
@@ -140,7 +148,7 @@ export class VulnService {
     for (const r of rows) {
       let v = byVuln.get(r.vuln_id);
       if (!v) {
-        v = { vulnId: r.vuln_id, status: 'unknown', advisories: [], aliases: [], summary: r.summary, cvss31Vector: null, cvss40Vector: null, kev: false, epss: null, components: [] };
+        v = { vulnId: r.vuln_id, status: 'unknown', advisories: [], aliases: [], summary: r.summary, cvss31Vector: null, cvss40Vector: null, kev: false, epss: null, analysis: null, components: [] };
         byVuln.set(r.vuln_id, v);
       }
       const status = r.status === 'affected' ? 'affected' : 'unknown';
@@ -164,7 +172,8 @@ export class VulnService {
         nvd.set(r.vuln_id, { v31: cur?.v31 ?? r.cvss31_vector, v40: cur?.v40 ?? r.cvss40_vector });
       }
     }
-    return list.map((v) => ({ ...v, kev: kev.has(v.vulnId), epss: epss.get(v.vulnId) ?? null, cvss31Vector: v.cvss31Vector ?? nvd.get(v.vulnId)?.v31 ?? null, cvss40Vector: v.cvss40Vector ?? nvd.get(v.vulnId)?.v40 ?? null }));
+    const vex = new Map((await this.#db.selectFrom('vuln_vex').select(['vuln_id', 'status', 'justification', 'detail']).where('model', '=', fw.model).where('firmware_version', '=', fw.firmwareVersion).execute()).map((r) => [r.vuln_id, { status: r.status, justification: r.justification, detail: r.detail }]));
+    return list.map((v) => ({ ...v, analysis: vex.get(v.vulnId) ?? null, kev: kev.has(v.vulnId), epss: epss.get(v.vulnId) ?? null, cvss31Vector: v.cvss31Vector ?? nvd.get(v.vulnId)?.v31 ?? null, cvss40Vector: v.cvss40Vector ?? nvd.get(v.vulnId)?.v40 ?? null }));
   }
 
   #scoped<O>(q: SelectQueryBuilder<Database, 'device', O>, scope: VulnScope): SelectQueryBuilder<Database, 'device', O> {
@@ -189,7 +198,8 @@ export class VulnService {
     const now = this.#clock.nowMs();
     const pastEos = d.firmware_version === null ? 0 : Number((await this.#db.selectFrom('vuln_component').select((eb) => eb.fn.countAll().as('n'))
       .where('model', '=', d.model).where('firmware_version', '=', d.firmware_version).where('end_of_support_at', '<=', now).executeTakeFirst())?.n ?? 0);
-    const affected = vulns.filter((v) => v.status === 'affected');
+    // VEX: what the manufacturer analysed as not affected, or fixed, does not count toward risk.
+    const affected = vulns.filter((v) => v.status === 'affected' && v.analysis?.status !== 'not_affected' && v.analysis?.status !== 'fixed');
     const risk = deviceRisk(affected, await this.#profile(d.model), pastEos, now);
     return { deviceId: d.id, model: d.model, firmwareVersion: d.firmware_version, siteId: d.site_id, vulnerabilities: vulns, risk };
   }
