@@ -7,7 +7,7 @@ export type { Config } from './config/index.ts';
 export { createLogger } from './logging/index.ts';
 export { errorCatalogue } from './http/index.ts';
 export { Pkcs11KeyStore } from './pki/index.ts';
-export { csrDerFromFile, parseCsr, MAX_BATCH_DEVICES, CaHierarchy, IssuanceService, DbCertificateStore, FactoryProvisioner, openKeyStore } from './pki/index.ts';
+export { csrDerFromFile, parseCsr, MAX_BATCH_DEVICES, CaHierarchy, IssuanceService, DbCertificateStore, FactoryProvisioner, openKeyStore, MASTER_KEY_FILE } from './pki/index.ts';
 export type { CaSummary, ProvisionedDevice, IssuedCertificate } from './pki/index.ts';
 export { DeviceRegistry } from './devices/index.ts';
 export type { Device, DeviceState } from './devices/index.ts';

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { MASTER_KEY_FILE } from '@medtrust/server';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 
@@ -15,6 +17,7 @@ export function registerInit(program: Command, ctx: CliContext): void {
         ctx.output.out(`data dir: ${ctx.config().dataDir}`);
         ctx.output.out(r.adminTokenCreated ? `admin token written to ${r.adminTokenPath} (mode 0600)` : `admin token already at ${r.adminTokenPath}`);
         ctx.output.out(`key store: ${p.services.keyStore.kind}`);
+        if (ctx.config().masterKey === undefined) ctx.output.out(`master key: generated in ${join(ctx.config().dataDir, MASTER_KEY_FILE)} (0600); set MEDTRUST_MASTER_KEY in production so keys and data dir are kept apart`);
         for (const ca of r.cas) {
           ctx.output.out(`${ca.created ? 'created' : 'exists '} ${ca.name.padEnd(26)} ${ca.subject}`);
           ctx.output.out(`        SHA-256 ${ca.sha256Fingerprint}  until ${new Date(ca.notAfter).toISOString().slice(0, 10)}`);
