@@ -40,7 +40,7 @@ export function registerFactory(program: Command, ctx: CliContext): void {
       const p = await ctx.openPlatform();
       try {
         const s = p.services;
-        await p.init();
+        await s.cas.init(); // idempotent; a factory station needs no admin token
         const tenantId = await s.tenants.ensureOperator();
         let serials: string[];
         if (csrs) {

@@ -114,6 +114,16 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(old?.status, 'superseded');
       assert.equal(old?.superseded_by, second.serial);
       assert.equal((await s.certificates.currentForDevice(d.id, 'ldevid'))?.serial, second.serial);
+      // Store queries: by device, by key, by serial prefix; revoked ones feed the CRL.
+      assert.deepEqual((await s.certificates.list({ deviceId: d.id })).map((c) => c.serial).sort(), [first.serial, second.serial].sort());
+      assert.equal((await s.certificates.list({ deviceId: d.id, status: 'valid' })).length, 1);
+      assert.equal((await s.certificates.bySpki((await s.certificates.get(first.serial))?.spki_sha256 as Buffer)).length, 2);
+      assert.equal((await s.certificates.list({ serialPrefix: second.serial.slice(0, 12) }))[0]?.serial, second.serial);
+      assert.equal((await s.certificates.get(second.serial.toUpperCase()))?.serial, second.serial);
+      assert.equal(await s.certificates.get('00'), undefined);
+      await s.t.db.updateTable('certificate').set({ status: 'revoked', revoked_at: Date.now(), revocation_reason: 1 }).where('serial', '=', second.serial).execute();
+      assert.deepEqual((await s.certificates.revokedBy('operational')).map((c) => c.serial), [second.serial]);
+      assert.equal(await s.certificates.currentForDevice(d.id, 'ldevid'), undefined);
       // Replacing an already superseded one fails and stores nothing.
       const count = await countCerts(s);
       await assert.rejects(s.issuer.issueLdevid({ deviceId: d.id, csrDer: opensslCsr(dir, 'ldev2', p256), replacesSerial: first.serial, actor: 'est' }), { code: 'CERT_REVOKED' });

@@ -56,6 +56,8 @@ for (const dialect of TEST_DIALECTS) {
       const audit = await s.t.db.selectFrom('audit_entry').select(['action', 'outcome']).where('target', '=', `batch:${batch.id}`).execute();
       assert.deepEqual(audit, [{ action: 'factory.batch.provisioned', outcome: 'success' }]);
       assert.equal(await p.nextSequence('GlucoMon', 'GK-'), 4);
+      assert.deepEqual((await s.devices.list({ batchId: batch.id })).map((d) => d.serial).sort(), serials);
+      assert.equal((await s.devices.list({ model: 'GlucoMon', state: 'manufactured', limit: 2 })).length, 2);
     });
 
     it('issues for device CSRs (CSR mode)', async () => {
