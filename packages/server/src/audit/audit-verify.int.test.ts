@@ -8,7 +8,9 @@ import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../db/test
 import { allMigrations } from '../migrations.ts';
 import { DbAuditLog, entryHash } from './audit-log.ts';
 import { verifyAuditLog } from './audit-verifier.ts';
-import { CheckpointService } from './checkpoint-service.ts';
+import { JobRunner } from '../jobs/index.ts';
+import { createLogger } from '../logging/index.ts';
+import { CHECKPOINT_JOB, CheckpointService } from './checkpoint-service.ts';
 import { buildInclusionProof, proofFromJson, proofToJson, verifyInclusionProof } from './inclusion-proof.ts';
 import { testKeyHandle } from './test-key.ts';
 
@@ -55,6 +57,17 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(again?.treeSize, 65);
       assert.equal((await checkpoints.create())?.treeSize, 65, 'no new checkpoint without new entries');
       assert.deepEqual(await verify(), { ok: true, entries: 65, checkpoints: 3, latestCheckpoint: 65 });
+    });
+
+    it('signs checkpoints from the scheduled job, once per cluster', async () => {
+      const a = new JobRunner({ db: t.db, clock, holder: 'node-a', logger: createLogger({ level: 'silent' }) });
+      const b = new JobRunner({ db: t.db, clock, holder: 'node-b', logger: createLogger({ level: 'silent' }) });
+      a.add(checkpoints.job(60_000));
+      b.add(checkpoints.job(60_000));
+      assert.equal(await a.runOnce(CHECKPOINT_JOB), true);
+      assert.equal(await b.runOnce(CHECKPOINT_JOB), false, 'the other node holds the lease');
+      assert.equal((await checkpoints.latest())?.treeSize, 65);
+      clock.advance(120_000);
     });
 
     it('finds an edited entry (hash mismatch)', async () => {
