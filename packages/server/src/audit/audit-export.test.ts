@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MedTrustError } from '@medtrust/core';
-import { entryJson, escapeSdParam, formatEntry, parseExportFormat, syslogLine } from './audit-export.ts';
+import { type entryJson, escapeSdParam, formatEntry, parseExportFormat, syslogLine } from './audit-export.ts';
 import type { AuditEntryRow } from './entry-pages.ts';
 
 // RFC 5424 §6 ABNF, transcribed: HEADER SP STRUCTURED-DATA [SP MSG].
