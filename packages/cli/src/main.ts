@@ -15,6 +15,7 @@ import { registerUser } from './commands/user-command.ts';
 import { registerFeed } from './commands/feed-command.ts';
 import { registerSbom } from './commands/sbom-command.ts';
 import { registerVuln } from './commands/vuln-command.ts';
+import { registerAdvisory } from './commands/advisory-command.ts';
 import { createContext } from './context.ts';
 import { type Output, processOutput } from './output.ts';
 
@@ -37,6 +38,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerSbom(program, ctx);
   registerFeed(program, ctx);
   registerVuln(program, ctx);
+  registerAdvisory(program, ctx);
   registerCert(program, ctx);
   try {
     await program.parseAsync([...argv]);

@@ -108,6 +108,11 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
       return reply.header('content-type', 'application/vnd.cyclonedx+json; version=1.6').send(await vulns.vex.exportCycloneDx(request.params.model));
     });
 
+    app.post<{ Params: { id: string } }>('/api/v1/vulnerabilities/:id/advisory', {
+      preHandler: opts.guard('vuln:manage'),
+      schema: { tags: ['vulnerabilities'], summary: 'Create the CSAF 2.0 security advisory of a vulnerability (validated); returns it with the tenants to notify', security: bearerSecurity, params: { type: 'object', required: ['id'], properties: { id: name } } },
+    }, async (request) => vulns.vex.createAdvisory(request.params.id, actorOf(principal(request))));
+
     app.put<{ Params: { model: string }; Body: { criticality: string; exposure: string; endOfSupport?: string } }>('/api/v1/device-models/:model/risk-profile', {
       preHandler: opts.guard('vuln:manage'),
       schema: {

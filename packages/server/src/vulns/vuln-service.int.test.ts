@@ -7,7 +7,7 @@ import { migrateToLatest } from '../db/index.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../db/testing.ts';
 import { allMigrations } from '../migrations.ts';
 import { fixturePath, fixtureText } from './fixtures/load-fixture.ts';
-import { readFeedPaths, VulnError, VulnService } from './index.ts';
+import { readFeedPaths, validateCsaf, VulnError, VulnService } from './index.ts';
 
 /** A small valid CycloneDX 1.6 firmware SBOM: openssl (apk purl + CPE), esp-idf on ESP32, curl by pkg:generic. */
 function firmwareSbom(openssl: string): string {
@@ -114,6 +114,23 @@ for (const dialect of TEST_DIALECTS) {
       assert.ok(!e.vulnerabilities.some((v) => v.vulnId === 'CVE-2014-0160'));
       assert.ok(!e.vulnerabilities.some((v) => v.vulnId === 'CVE-2016-2105' && v.status === 'affected'));
       assert.ok(e.vulnerabilities.some((v) => v.vulnId === 'CVE-2020-13595'));
+    });
+
+    it('creates a CSAF 2.0 advisory that passes strict validation, with the fix and the tenants to notify', async () => {
+      await t.db.updateTable('device').set({ firmware_version: '1.0' }).where('id', '=', 'dev-b').execute();
+      const r = await vulns.vex.createAdvisory('CVE-2014-0160', 'test');
+      assert.deepEqual(await validateCsaf(r.csaf), []);
+      const st = new Map(r.standings.map((s) => [s.firmwareVersion, s]));
+      assert.equal(st.get('1.0')?.status, 'known_affected');
+      assert.equal(st.get('1.0')?.fixedBy, '2.0');
+      assert.equal(st.get('2.0')?.status, 'fixed');
+      assert.deepEqual(r.affectedTenants, [hospitalB]);
+      const doc = r.csaf as { document: { category: string; notes: Array<{ title: string }> }; vulnerabilities: Array<{ remediations: Array<{ category: string }>; scores: unknown[] }> };
+      assert.equal(doc.document.category, 'csaf_security_advisory');
+      assert.ok(doc.document.notes.some((n) => n.title === 'Recommended actions for patients'));
+      assert.ok(doc.vulnerabilities[0]?.remediations.some((x) => x.category === 'vendor_fix'));
+      assert.equal(doc.vulnerabilities[0]?.scores.length, 1);
+      await assert.rejects(vulns.vex.createAdvisory('CVE-1999-0001', 'test'), (e) => e instanceof VulnError && e.code === 'VULN_NOT_FOUND');
     });
 
     it('leaves vulnerabilities analysed not_affected or fixed out of the risk score (VEX)', async () => {

@@ -7,6 +7,7 @@ import { VulnError } from '../errors.ts';
 import { type CsafPublisher, exportCsafVex } from './export-csaf-vex.ts';
 import { exportCycloneDxVex } from './export-cyclonedx-vex.ts';
 import { validateCsaf } from './validate-csaf.ts';
+import { type CreatedAdvisory, createAdvisory } from '../advisory/create-advisory.ts';
 import { VEX_JUSTIFICATIONS, VEX_STATUSES, type VexJustification, type VexRecord, type VexStatus } from './vex-record.ts';
 
 /** The manufacturer's VEX analyses per (model, firmware, vulnerability), exported as CycloneDX or CSAF VEX. */
@@ -48,6 +49,13 @@ export class VexService {
 
   async exportCycloneDx(model: string): Promise<string> {
     return exportCycloneDxVex({ model, records: await this.list(model), timestamp: new Date(this.#clock.nowMs()), serialNumber: `urn:uuid:${randomUUID()}` });
+  }
+
+  /** The CSAF 2.0 security advisory of one vulnerability (validated), and the tenants to notify. */
+  async createAdvisory(vulnId: string, actor: string): Promise<CreatedAdvisory> {
+    const r = await createAdvisory(this.#db, { vulnId, publisher: this.#publisher, now: new Date(this.#clock.nowMs()) });
+    await this.#audit.append({ actor, action: 'advisory.create', target: vulnId, details: { affectedTenants: r.affectedTenants.length, firmwares: r.standings.length } });
+    return r;
   }
 
   /** CSAF 2.0 VEX, refused (CSAF_INVALID) unless it passes strict validation and the mandatory tests. */
