@@ -5,6 +5,7 @@ import { registerCert } from './commands/cert-command.ts';
 import { registerDemo } from './commands/demo-command.ts';
 import { registerEnrollToken } from './commands/enroll-token-command.ts';
 import { registerFactory } from './commands/factory-command.ts';
+import { registerGateway } from './commands/gateway-command.ts';
 import { registerInit } from './commands/init-command.ts';
 import { registerRelease } from './commands/release-command.ts';
 import { registerServe } from './commands/serve-command.ts';
@@ -26,6 +27,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()) });
   registerInit(program, ctx);
   registerServe(program, ctx);
+  registerGateway(program, ctx);
   registerToken(program, ctx);
   registerRelease(program, ctx);
   registerTuf(program, ctx);

@@ -17,3 +17,6 @@ export { pkcs7CertsOnly, EST_PREFIX } from './pki/index.ts';
 export { readFeedPaths, VulnError, VulnService } from './vulns/index.ts';
 export type { FeedImportReport, DeviceExposure, FirmwareVulnerability } from './vulns/index.ts';
 export type { CertificateView } from './pki/index.ts';
+export { writeMosquittoBundle, renderMosquittoConf, DeviceGateway } from './gateway/index.ts';
+export type { MosquittoBundle } from './gateway/index.ts';
+export { serverNames } from './http/index.ts';

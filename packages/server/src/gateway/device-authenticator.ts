@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { type Clock, systemClock } from '@medtrust/core';
 import { type CertificateRecord, type CertificateStore, PkiError } from '../pki/index.ts';
-import type { DeviceDirectory } from './device-directory.ts';
+import type { DeviceDirectory, DeviceView } from './device-directory.ts';
 import { GatewayError } from './errors.ts';
 
 /** An authenticated device connection: who it is, from its certificate alone. */
@@ -53,7 +53,26 @@ export class DeviceAuthenticator {
     if (now < record.not_before || now >= record.not_after) throw new PkiError('CERT_EXPIRED', 'the client certificate is outside its validity period', { details: { serial: record.serial } });
     const current = await this.#certificates.currentForDevice(record.device_id, 'ldevid');
     if (!current || current.serial !== record.serial) throw new PkiError('CERT_REVOKED', 'the client certificate was replaced by a newer LDevID', { details: { serial: record.serial } });
-    const device = await this.#devices.get(record.device_id);
+    const device = await this.#admissible(record.device_id);
+    return { deviceId: device.id, tenantId: device.tenantId, model: device.model, certSerial: record.serial, certNotAfter: record.not_after };
+  }
+
+  /**
+   * External mode: the broker verified the certificate and mapped its CN to the topic's device id
+   * (use_identity_as_username + ACL); this re-checks what the broker cannot know live: that the
+   * device still has a valid current LDevID and may send data.
+   */
+  async authenticateBrokerIdentity(deviceId: string): Promise<DeviceSession> {
+    const current = await this.#certificates.currentForDevice(deviceId, 'ldevid');
+    if (!current || current.status !== 'valid') throw new PkiError('CERT_REVOKED', 'the device has no valid LDevID');
+    const now = this.#clock.nowMs();
+    if (now < current.not_before || now >= current.not_after) throw new PkiError('CERT_EXPIRED', 'the device LDevID is outside its validity period');
+    const device = await this.#admissible(deviceId);
+    return { deviceId: device.id, tenantId: device.tenantId, model: device.model, certSerial: current.serial, certNotAfter: current.not_after };
+  }
+
+  async #admissible(deviceId: string): Promise<DeviceView> {
+    const device = await this.#devices.get(deviceId);
     if (!device) throw new PkiError('DEVICE_UNKNOWN', 'the device is not in the registry');
     switch (device.state) {
       case 'enrolled':
@@ -69,7 +88,7 @@ export class DeviceAuthenticator {
       default:
         device.state satisfies never;
     }
-    return { deviceId: device.id, tenantId: device.tenantId, model: device.model, certSerial: record.serial, certNotAfter: record.not_after };
+    return device;
   }
 
   async #find(cert: X509Certificate): Promise<CertificateRecord | undefined> {

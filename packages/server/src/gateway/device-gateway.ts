@@ -8,6 +8,7 @@ import type { EventBus } from '../events/index.ts';
 import type { CertificateStore } from '../pki/index.ts';
 import { MessageValidator, PresenceService, TelemetryQuery, TelemetryStore } from '../telemetry/index.ts';
 import { EmbeddedBroker } from './broker/embedded/embedded-broker.ts';
+import { ExternalBroker } from './broker/external/external-broker.ts';
 import { DeviceAuthenticator } from './device-authenticator.ts';
 import type { DeviceDirectory } from './device-directory.ts';
 import { DeviceMessageIngest } from './device-message-ingest.ts';
@@ -27,6 +28,8 @@ export interface DeviceGatewayOptions {
   readonly certificates: CertificateStore;
   readonly devices: DeviceDirectory;
   readonly mqtt: { readonly bindHost: string; readonly port: number; readonly tls: { readonly key: string; readonly cert: string; readonly clientCas: readonly string[] } } | undefined;
+  /** External mode: consume device topics from this broker instead of embedding one. */
+  readonly external?: { readonly url: string; readonly consumers?: number };
   readonly rateLimit?: { readonly ratePerS: number; readonly burst: number };
   readonly commitDelayMs?: number;
 }
@@ -44,9 +47,10 @@ export class DeviceGateway {
   readonly presence: PresenceService;
   readonly metrics: GatewayMetrics;
   readonly broker: EmbeddedBroker | undefined;
+  readonly external: ExternalBroker | undefined;
   readonly #stopRevocation: () => void;
 
-  private constructor(parts: { authenticator: DeviceAuthenticator; ingest: DeviceMessageIngest; store: TelemetryStore; query: TelemetryQuery; presence: PresenceService; metrics: GatewayMetrics; broker: EmbeddedBroker | undefined; stopRevocation: () => void }) {
+  private constructor(parts: { authenticator: DeviceAuthenticator; ingest: DeviceMessageIngest; store: TelemetryStore; query: TelemetryQuery; presence: PresenceService; metrics: GatewayMetrics; broker: EmbeddedBroker | undefined; external: ExternalBroker | undefined; stopRevocation: () => void }) {
     this.authenticator = parts.authenticator;
     this.ingest = parts.ingest;
     this.store = parts.store;
@@ -54,6 +58,7 @@ export class DeviceGateway {
     this.presence = parts.presence;
     this.metrics = parts.metrics;
     this.broker = parts.broker;
+    this.external = parts.external;
     this.#stopRevocation = parts.stopRevocation;
   }
 
@@ -75,12 +80,21 @@ export class DeviceGateway {
       await broker.start();
       stopRevocation = enforceLiveRevocation({ events: o.events, sessions: broker, audit: o.audit, logger: o.logger, clock });
     }
-    return new DeviceGateway({ authenticator, ingest, store, query: new TelemetryQuery({ db: o.db }), presence, metrics, broker, stopRevocation });
+    let external: ExternalBroker | undefined;
+    if (o.external) {
+      // The external broker already acknowledged the device: throttling here could only drop
+      // data, so its ingest has no rate limit (the broker's own limits apply).
+      const unthrottled = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets: new TokenBuckets({ ratePerS: 1e9, burst: 1e9, clock }), metrics });
+      external = new ExternalBroker({ url: o.external.url, consumers: o.external.consumers, authenticator, ingest: unthrottled, metrics, logger: o.logger });
+      await external.start();
+    }
+    return new DeviceGateway({ authenticator, ingest, store, query: new TelemetryQuery({ db: o.db }), presence, metrics, broker, external, stopRevocation });
   }
 
   async stop(): Promise<void> {
     this.#stopRevocation();
     await this.broker?.stop();
+    await this.external?.stop();
     await this.store.drain();
     await this.presence.stop();
   }

@@ -16,3 +16,8 @@ export { publishRefusal } from './refusal.ts';
 export { RegistryDeviceDirectory } from './registry-device-directory.ts';
 export { startPlatformGateway } from './platform-gateway.ts';
 export type { PlatformGateway, PlatformGatewayDeps } from './platform-gateway.ts';
+export { ExternalBroker, SHARE_GROUP } from './broker/external/external-broker.ts';
+export { renderMosquittoConf, renderDeviceAcl, renderPlatformAcl, mosquittoPasswordLine, PLATFORM_MQTT_USER } from './broker/external/mosquitto-config.ts';
+export type { MosquittoFiles } from './broker/external/mosquitto-config.ts';
+export { writeMosquittoBundle } from './broker/external/mosquitto-bundle.ts';
+export type { MosquittoBundle } from './broker/external/mosquitto-bundle.ts';
