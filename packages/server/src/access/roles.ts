@@ -37,6 +37,9 @@ export const PERMISSIONS = {
   'command:read': ['hospital-admin', 'biomed', 'clinician', 'auditor'],
   'command:request': ['clinician'],
   'command:approve': ['clinician'],
+  // Hospital admins write policies for their own devices only (policy/, docs/policy.md).
+  'policy:manage': ['operator-admin', 'security-analyst', 'hospital-admin'],
+  'policy:read': ['operator-admin', 'security-analyst', 'hospital-admin', 'biomed', 'auditor'],
   // PHI: only the clinicians of the patient's hospital (operator roles never).
   'patient:read': ['clinician'],
   'patient:manage': ['clinician', 'hospital-admin'],

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { accessRoutes, authRoutes, LoginRateLimiter, SessionService, TenantService, TokenService, UserService } from '../access/index.ts';
+import { AlertRuleStore, AlertService } from '../clinical/index.ts';
 import { type AuditLog, auditRoutes, CheckpointKeys, CheckpointService, DbAuditLog } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type SqlDialectName } from '../db/index.ts';
@@ -16,6 +17,7 @@ import { CaHierarchy, type CaSummary, CertificateQueries, certificateRoutes, Crl
 import { DeviceRegistry } from '../devices/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
+import { createPolicies, type Policies } from '../policy/index.ts';
 import { createUpdates, type Updates } from '../updates/index.ts';
 import { VulnService, vulnRoutes } from '../vulns/index.ts';
 import { ensureAdminToken } from './admin-token.ts';
@@ -65,6 +67,8 @@ export interface PlatformServices {
   readonly crls: CrlService;
   /** RFC 6960 responder with cached signed responses. */
   readonly ocsp: OcspResponder;
+  /** Policy engine (events, schedule, hooks, dry run) and anomaly detection. */
+  readonly policies: Policies;
 }
 
 export interface InitResult {
@@ -144,10 +148,16 @@ export class Platform {
       // CSAF documents name the operator (the manufacturer) with the public URL as namespace.
       vulns: new VulnService({ db, audit, clock, publisher: { name: 'MedTrust operator', namespace: config.publicUrl } }),
       updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519' }),
+      // Security alerts go through clinical AlertService (its own instance until clinical is wired here).
+      policies: createPolicies({
+        db, audit, events, clock, devices, certificates: new DbCertificateStore({ db }), revocation: new RevocationService({ db, audit, events, clock }),
+        alerts: new AlertService({ db, audit, events, clock, rules: new AlertRuleStore({ db, audit, clock }) }), operatorTenantId: () => new TenantService({ db, clock, audit }).ensureOperator(),
+      }),
     };
     for (const job of services.updates.jobs) services.jobs.add(job);
     services.jobs.add(services.auditCheckpoints.job(AUDIT_CHECKPOINT_INTERVAL_MS));
     services.jobs.add(services.crls.job());
+    for (const job of services.policies.jobs) services.jobs.add(job);
     return new Platform(services, handle);
   }
 
@@ -180,10 +190,13 @@ export class Platform {
       auditRoutes({ db: s.db, checkpoints: s.auditCheckpoints, trustedKeys: () => s.auditKeys.trusted(), guard: requirePermission(s.tokens, 'audit:read') }),
       publicPkiRoutes({ crls: s.crls, ocsp: s.ocsp, cas: s.cas }),
       certificateRoutes({ tokens: s.tokens, queries: s.certificateQueries, revocation: s.revocation }),
+      s.policies.routes((permission) => requirePermission(s.tokens, permission)),
     ];
     // Only a listening node keeps CRLs and OCSP responses; it hears revocations from any process.
     s.crls.listen();
     s.ocsp.listen();
+    // Event-triggered policies run on every node that hears the event; decisions dedupe across nodes.
+    s.policies.engine.listen(s.events);
     // Device gateway: embedded MQTT broker (unless MEDTRUST_MQTT_URL), telemetry queries, device HTTPS API.
     this.#gateway = await startPlatformGateway({ ...s, node: s.events.origin });
     routes.push(this.#gateway.apiRoutes);

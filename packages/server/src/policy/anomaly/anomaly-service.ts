@@ -160,7 +160,7 @@ export class AnomalyService {
         await this.#alerts.onSecurityEvent({ tenantId: f.tenantId, deviceId: f.deviceId, patientId: null, event: f.event, atMs: f.atMs, details: f.facts });
         outcome = { kind: 'alert', outcome: 'done', detail: f.event };
       } catch (e) {
-        outcome = { kind: 'alert', outcome: 'failed', detail: e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : 'INTERNAL' };
+        outcome = { kind: 'alert', outcome: 'failed', detail: e && typeof e === 'object' && 'code' in e ? String((e).code) : 'INTERNAL' };
       }
     }
     await this.#decisions.setActions(id, [outcome]);
