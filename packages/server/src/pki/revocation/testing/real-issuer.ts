@@ -3,7 +3,6 @@
 import 'reflect-metadata';
 import { generateKeyPairSync, KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { newId } from '@medtrust/core';
 import type { PkiTestStack } from '../../testing/pki-test-stack.ts';
 import { CA_NAMES, type CaName } from '../../pki-contracts.ts';
 
@@ -30,7 +29,7 @@ export async function createRealIssuer(stack: PkiTestStack): Promise<RealIssuer>
       const keyPem = (k: KeyObject): string => k.export({ type: 'pkcs8', format: 'pem' }).toString();
       if (ca === 'infrastructure') {
         const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-        const c = await stack.issuer.issueTlsServer({ hostnames: [`${newId('host').toLowerCase()}.test`], ipAddresses: [], publicKey });
+        const c = await stack.issuer.issueTlsServer({ hostnames: [`h${randomBytes(6).toString('hex')}.test`], ipAddresses: [], publicKey });
         return { serial: c.serial, der: c.der, pem: c.pem, keyPem: keyPem(privateKey), deviceId: null };
       }
       const device = await stack.devices.create({ serial: randomBytes(8).toString('hex'), model: 'InfusionPump', hardwareRevision: '3', tenantId }, 'test');

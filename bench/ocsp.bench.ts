@@ -1,0 +1,230 @@
+// OCSP responder throughput over HTTP keep-alive with 16 concurrent requests, our responder (the
+// whole `medtrust serve` platform in a child process) against `openssl ocsp` running as a
+// responder on the same machine, both driven by the same load generator in this process.
+// Rows: cached responses (no nonce) and freshly signed ones (nonce), plus the encoder choice:
+// hand-written DER against pkijs for building a response and parsing a request.
+import 'reflect-metadata';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { loadConfig, Platform } from '@medtrust/server';
+import type { BenchRow } from './bench-row.ts';
+// Internal modules, measured directly for the encoder rows.
+import { buildOcspResponse, parseOcspRequest } from '../packages/server/src/pki/ocsp/index.ts';
+
+const CONCURRENCY = 16;
+const WARMUP_MS = 1000;
+const DURATION_MS = 5000;
+const SELF = fileURLToPath(import.meta.url);
+
+interface Load { readonly perSecond: number; readonly failed: number; readonly firstFailure?: string; readonly perCpuSecond: number | undefined }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // fields[11], fields[12]: utime, stime in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+function post(agent: Agent, url: URL, body: Buffer): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/ocsp-request', 'content-length': body.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A `successful` OCSPResponse: SEQUENCE { ENUMERATED 0, [0] ... }. */
+const successful = (b: Buffer): boolean => b[0] === 0x30 && b.subarray(2, 8).includes(Buffer.from([0x0a, 0x01, 0x00]));
+
+/** CONCURRENCY loops over one keep-alive agent POSTing `body`; counts successful responses per second. */
+async function load(url: string, body: Buffer, durationMs: number, serverPid?: number): Promise<Load> {
+  const cpu0 = cpuSeconds(serverPid);
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const target = new URL(url);
+  let ok = 0;
+  let failed = 0;
+  let firstFailure: string | undefined;
+  const start = performance.now();
+  const deadline = start + durationMs;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < deadline) {
+      try {
+        const r = await post(agent, target, body);
+        if (r.status === 200 && successful(r.body)) ok++;
+        else {
+          failed++;
+          firstFailure ??= `${r.status} ${r.body.subarray(0, 16).toString('hex')}`;
+        }
+      } catch (e) {
+        failed++;
+        firstFailure ??= String(e);
+      }
+    }
+  }));
+  agent.destroy();
+  const cpu1 = cpuSeconds(serverPid);
+  const cpu = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
+  return { perSecond: ok / ((performance.now() - start) / 1000), failed, ...(firstFailure ? { firstFailure } : {}), perCpuSecond: cpu ? ok / cpu : undefined };
+}
+
+async function measure(url: string, body: Buffer, serverPid: number | undefined): Promise<Load> {
+  await load(url, body, WARMUP_MS, serverPid);
+  return load(url, body, DURATION_MS, serverPid);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`no ${re} within ${timeoutMs} ms: ${buf}`)), timeoutMs);
+    const on = (c: Buffer): void => {
+      buf += c.toString();
+      const m = re.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${buf}`)));
+  });
+}
+
+const ossl = (dir: string, args: readonly string[]): string => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+
+/** An openssl CA, delegated signer and leaf (P-256, as ours), its index.txt, and a request for the leaf. */
+function opensslResponderFiles(dir: string): { args: string[]; requestDer: Buffer } {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  writeFileSync(join(dir, 'ext.cnf'), '[ocsp]\nextendedKeyUsage=OCSPSigning\nkeyUsage=critical,digitalSignature\n[leaf]\nkeyUsage=critical,digitalSignature\n');
+  ossl(dir, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=Bench OpenSSL CA', '-days', '2']);
+  ossl(dir, ['req', ...ec, '-keyout', 'signer.key', '-out', 'signer.csr', '-subj', '/CN=Bench OpenSSL OCSP']);
+  ossl(dir, ['x509', '-req', '-in', 'signer.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '0x0a01', '-out', 'signer.pem', '-days', '2', '-extfile', 'ext.cnf', '-extensions', 'ocsp']);
+  ossl(dir, ['req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=bench-leaf']);
+  ossl(dir, ['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '0x1234', '-out', 'leaf.pem', '-days', '2', '-extfile', 'ext.cnf', '-extensions', 'leaf']);
+  const exp = new Date(Date.now() + 2 * 86_400_000).toISOString().replace(/[-:T]/g, '').slice(2, 14);
+  writeFileSync(join(dir, 'index.txt'), `V\t${exp}Z\t\t1234\tunknown\t/CN=bench-leaf\n`);
+  ossl(dir, ['ocsp', '-issuer', 'ca.pem', '-cert', 'leaf.pem', '-no_nonce', '-reqout', 'oreq.der']);
+  return { args: ['ocsp', '-index', 'index.txt', '-rsigner', 'signer.pem', '-rkey', 'signer.key', '-CA', 'ca.pem', '-nmin', '60', '-ignore_err'], requestDer: readFileSync(join(dir, 'oreq.der')) };
+}
+
+/** Builds and parses per second: our hand-written DER against pkijs, same inputs, fake signature. */
+function encoderRates(requestDer: Buffer, signerDer: Buffer): { handBuild: number; pkijsBuild: number; handParse: number; pkijsParse: number } {
+  const sig = Buffer.alloc(72, 1);
+  const keyHash = Buffer.alloc(20, 2);
+  const req = parseOcspRequest(requestDer);
+  const certId = req.certIds[0]!;
+  const signer = { keyHash, signatureAlgorithmDer: Buffer.from('300a06082a8648ce3d040302', 'hex'), certsDer: [signerDer], sign: () => sig };
+  const signerCert = pkijs.Certificate.fromBER(new Uint8Array(signerDer));
+  const alg = new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.840.10045.4.3.2' });
+  const rate = (f: () => void): number => {
+    const n = 3000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) f();
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const now = Date.now();
+  const handBuild = rate(() => buildOcspResponse({ signer, producedAtMs: now, nonceExtnValue: req.nonceExtnValue, responses: [{ certIdDer: certId.der, status: { kind: 'good' }, thisUpdateMs: now, nextUpdateMs: now + 3_600_000 }] }));
+  const pkijsBuild = rate(() => {
+    const data = new pkijs.ResponseData({
+      responderID: new asn1js.OctetString({ valueHex: keyHash }),
+      producedAt: new Date(now),
+      responses: [new pkijs.SingleResponse({ certID: pkijs.CertID.fromBER(new Uint8Array(certId.der)), certStatus: new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 } }), thisUpdate: new Date(now), nextUpdate: new Date(now + 3_600_000) })],
+      ...(req.nonceExtnValue ? { responseExtensions: [new pkijs.Extension({ extnID: '1.3.6.1.5.5.7.48.1.2', extnValue: new Uint8Array(req.nonceExtnValue).buffer })] } : {}),
+    });
+    const tbs = (data.toSchema(true) as asn1js.Sequence).toBER();
+    data.tbsView = new Uint8Array(tbs);
+    const basic = new pkijs.BasicOCSPResponse({ tbsResponseData: data, signatureAlgorithm: alg, signature: new asn1js.BitString({ valueHex: sig }), certs: [signerCert] });
+    new pkijs.OCSPResponse({ responseStatus: new asn1js.Enumerated({ value: 0 }), responseBytes: new pkijs.ResponseBytes({ responseType: '1.3.6.1.5.5.7.48.1.1', response: new asn1js.OctetString({ valueHex: (basic.toSchema()).toBER() }) }) }).toSchema().toBER();
+  });
+  const handParse = rate(() => parseOcspRequest(requestDer));
+  const pkijsParse = rate(() => pkijs.OCSPRequest.fromBER(new Uint8Array(requestDer)));
+  return { handBuild, pkijsBuild, handParse, pkijsParse };
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'medtrust-bench-ocsp-'));
+  const env = { MEDTRUST_DATA_DIR: join(dir, 'data'), MEDTRUST_HTTP_PORT: '0', MEDTRUST_HTTPS_PORT: '0', MEDTRUST_MQTT_PORT: '0', MEDTRUST_LOG_LEVEL: 'error', MEDTRUST_MASTER_KEY: 'ocsp bench master key 0123' };
+  const children: ChildProcess[] = [];
+  try {
+    // A certificate of ours, issued through the real platform before the server starts.
+    const setup = await Platform.open({ config: loadConfig(env) });
+    await setup.init();
+    const leaf = await setup.services.issuer.issueTlsServer({ hostnames: ['bench.test'], ipAddresses: [], publicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey });
+    writeFileSync(join(dir, 'our-leaf.pem'), leaf.pem);
+    writeFileSync(join(dir, 'our-ca.pem'), (await setup.services.cas.get('infrastructure')).certificatePem);
+    const signerDer = (await setup.services.cas.ocspSigner('infrastructure')).certificateDer;
+    await setup.stop();
+    ossl(dir, ['ocsp', '-issuer', 'our-ca.pem', '-cert', 'our-leaf.pem', '-no_nonce', '-reqout', 'our-req.der']);
+    ossl(dir, ['ocsp', '-issuer', 'our-ca.pem', '-cert', 'our-leaf.pem', '-nonce', '-reqout', 'our-nonce-req.der']);
+    const ourReq = readFileSync(join(dir, 'our-req.der'));
+    const ourNonceReq = readFileSync(join(dir, 'our-nonce-req.der'));
+
+    const server = spawn(process.execPath, ['--import', 'tsx', SELF, '--serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(server);
+    const ourUrl = `${(await waitForLine(server, /http:\/\/[\d.]+:\d+/, 60_000))}/ocsp`;
+    const cached = await measure(ourUrl, ourReq, server.pid);
+    const fresh = await measure(ourUrl, ourNonceReq, server.pid);
+    server.kill('SIGTERM');
+
+    const o = opensslResponderFiles(dir);
+    const port = await freePort();
+    const responder = spawn('openssl', [...o.args, '-port', String(port)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(responder);
+    await waitForLine(responder, /Waiting for OCSP client connections|ACCEPT/, 10_000).catch(() => new Promise((r) => setTimeout(r, 500)));
+    const baseline = await measure(`http://127.0.0.1:${port}/`, o.requestDer, responder.pid);
+    responder.kill('SIGTERM');
+
+    const enc = encoderRates(ourNonceReq, signerDer);
+    const base = 'openssl ocsp responder (1 process), same load generator';
+    const failures = [cached, fresh, baseline].filter((l) => l.failed > 0).map((l) => `${l.failed} failed (${l.firstFailure})`).join('; ');
+    return [
+      { name: 'cached responses/s, keep-alive, 16 concurrent', value: cached.perSecond, unit: 'resp/s', baseline: base, ratio: cached.perSecond / baseline.perSecond, note: `target >= 4x${failures ? `; ${failures}` : ''}` },
+      { name: 'freshly signed responses/s (nonce), 16 concurrent', value: fresh.perSecond, unit: 'resp/s', baseline: base, ratio: fresh.perSecond / baseline.perSecond, note: 'every response ECDSA P-256 signed' },
+      { name: 'openssl ocsp responder', value: baseline.perSecond, unit: 'resp/s', note: 'signs every response; single process' },
+      // Per CPU-second of the responder process: the same comparison, robust to other load on the machine.
+      ...(cached.perCpuSecond && fresh.perCpuSecond && baseline.perCpuSecond ? [
+        { name: 'cached responses per responder CPU-second', value: cached.perCpuSecond, unit: 'resp/cpu-s', baseline: 'openssl ocsp per CPU-second', ratio: cached.perCpuSecond / baseline.perCpuSecond },
+        { name: 'fresh (nonce) responses per responder CPU-second', value: fresh.perCpuSecond, unit: 'resp/cpu-s', baseline: 'openssl ocsp per CPU-second', ratio: fresh.perCpuSecond / baseline.perCpuSecond },
+      ] : []),
+      { name: 'response build (DER by hand, signature excluded)', value: enc.handBuild, unit: 'ops/s', baseline: 'pkijs BasicOCSPResponse', ratio: enc.handBuild / enc.pkijsBuild },
+      { name: 'request parse (DER by hand)', value: enc.handParse, unit: 'ops/s', baseline: 'pkijs OCSPRequest.fromBER', ratio: enc.handParse / enc.pkijsParse },
+    ];
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Child mode: `node --import tsx bench/ocsp.bench.ts --serve` runs the platform and prints its URL.
+if (process.argv[1] === SELF && process.argv[2] === '--serve') {
+  const p = await Platform.open({ config: loadConfig(process.env) });
+  const l = await p.start();
+  process.stdout.write(`${l.httpUrl}\n`);
+  process.on('SIGTERM', () => void p.stop().finally(() => process.exit(0)));
+}
