@@ -13,7 +13,7 @@ export const pkiErrors = defineErrors({
   CERT_UNTRUSTED: { status: 403, meaning: 'The client certificate does not chain to the CA this operation requires.', fix: 'Present an IDevID from the Manufacturing CA (enrol) or an LDevID from the Operational CA (re-enrol).' },
   CERT_NOT_FOUND: { status: 404, meaning: 'No certificate with that serial number.', fix: 'Check the serial (hex) with `medtrust cert list`.' },
   CERT_ALREADY_REVOKED: { status: 409, meaning: 'The certificate is already revoked.', fix: 'Nothing to do; check its status over OCSP.' },
-  REVOCATION_REASON_INVALID: { status: 400, meaning: 'The revocation reason is not an RFC 5280 CRLReason.', fix: 'Use one of: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, aACompromise.' },
+  REVOCATION_REASON_INVALID: { status: 400, meaning: 'The revocation reason is not an RFC 5280 CRLReason.', fix: 'Use one of: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise (removeFromCRL belongs to delta CRLs and is refused).' },
   CA_UNKNOWN: { status: 404, meaning: 'No CA by that name.', fix: 'Use root, manufacturing, operational or infrastructure.' },
   CA_NOT_INITIALISED: { status: 503, meaning: 'The CA hierarchy has not been created yet.', fix: 'Run `medtrust init`.' },
   CA_KEY_LOCKED: { status: 503, meaning: 'A CA private key cannot be used: wrong master key, or the HSM token is absent or locked.', fix: 'Set MEDTRUST_MASTER_KEY (or the PKCS#11 PIN) to the value used at init.' },
