@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '@medtrust/core';
 import { loadConfig, Platform } from '@medtrust/server';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../../packages/server/src/db/testing.ts';
-import { curl, type CurlResult, decodeCerts, httpsStatus, makeCsr, openssl } from './est-helpers.ts';
+import { curl, type CurlResult, decodeCerts, httpsPost, httpsStatus, makeCsr, openssl } from './est-helpers.ts';
 
 const EST = '/.well-known/est';
 
@@ -222,6 +222,29 @@ for (const dialect of TEST_DIALECTS) {
       await assertRefused(enrol('simpleenroll', weak.csrB64, auth), 400, 'KEY_POLICY_VIOLATION', rows);
       // Every refusal above released the secret: the corrected request succeeds once.
       assert.equal((await enrol('simpleenroll', good.csrB64, auth)).status, 200);
+    });
+
+    it('answers random and truncated CSR bodies with coded 4xx errors and stores nothing', async () => {
+      const d = await provision();
+      const c = await p.services.enrollTokens.create({ deviceId: d.id, createdBy: 'test' });
+      const good = await makeCsr(dir, `${d.serial}-fuzz`);
+      const der = readFileSync(join(dir, `${d.serial}-fuzz.csr.der`));
+      const root = readFileSync(join(dir, 'root.pem'), 'utf8');
+      const headers = { 'content-type': 'application/pkcs10', authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` };
+      const rows = await certificateRows();
+      const codes = new Set<string>();
+      for (let i = 0; i < 40; i++) {
+        const body = i % 3 === 0 ? der.subarray(0, Math.floor((i / 40) * der.length))
+          : i % 3 === 1 ? Buffer.from(der.map((b, j) => (j === (i * 7) % der.length ? b ^ 0xff : b)))
+          : Buffer.from(Array.from({ length: 1 + ((i * 37) % 400) }, () => Math.floor(Math.random() * 256)));
+        const r = await httpsPost(`${base}${EST}/simpleenroll`, root, body.toString('base64'), headers);
+        assert.ok(r.status >= 400 && r.status < 500 && r.code !== undefined, `body ${i}: ${r.status} ${r.code}`);
+        codes.add(r.code);
+      }
+      assert.ok([...codes].every((x) => ['CSR_INVALID', 'KEY_POLICY_VIOLATION'].includes(x)), [...codes].join());
+      assert.equal(await certificateRows(), rows);
+      // The secret was released after every refusal and still enrols once.
+      assert.equal((await enrol('simpleenroll', good.csrB64, ['-u', `${c.username}:${c.password}`])).status, 200);
     });
 
     it('refuses a key already certified for another device, and a revoked IDevID', async () => {

@@ -1,7 +1,7 @@
 // Shared by the EST end-to-end tests: real curl and openssl against a running platform.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { get } from 'node:https';
+import { get, request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -72,5 +72,26 @@ export function httpsStatus(url: string, caPem: string): Promise<number> {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     }).on('error', reject);
+  });
+}
+
+/** POST in-process over HTTPS trusting only `caPem`; resolves status and the coded error, if any. */
+export function httpsPost(url: string, caPem: string, body: Buffer | string, headers: Readonly<Record<string, string>>): Promise<{ status: number; code: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca: caPem, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let code: string | undefined;
+        try {
+          code = (JSON.parse(Buffer.concat(chunks).toString()) as { error?: { code?: string } }).error?.code;
+        } catch {
+          code = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, code });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
