@@ -51,7 +51,7 @@ export async function startUpdatesHarness(opts: { dialect: SqlDialectName; clock
     await t.db.insertInto('device').values({ id: newId('dev'), serial: `SN-${model}`, model, hardware_revision: 'A', tenant_id: tenantId, site_id: null, state: 'active', firmware_version: null, batch_id: null, created_at: now, updated_at: now }).execute();
   }
   const keyStore = new TestKeyStore();
-  const updates = createUpdates({ db: t.db, dialect: opts.dialect, dataDir: t.dataDir, keyStore, audit, clock: opts.clock, maxArtifactBytes: opts.maxArtifactBytes, algorithm: opts.algorithm });
+  const updates = createUpdates({ db: t.db, dialect: opts.dialect, dataDir: t.dataDir, keyStore, audit, clock: opts.clock, maxArtifactBytes: opts.maxArtifactBytes, algorithm: opts.algorithm, campaignEvaluationIntervalMs: 0 });
   await updates.ceremony.initialise('test');
   const app = await buildHttpApp({ logger: createLogger({ level: 'silent' }), metrics: new Registry(), ready: async () => true, routes: [updates.tufRoutes, updates.releaseRoutes({ manage: requirePermission(tokens, 'release:manage'), read: requirePermission(tokens, 'release:read') })], version: 'test' });
   await app.listen({ host: '127.0.0.1', port: 0 });

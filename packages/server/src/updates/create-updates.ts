@@ -52,6 +52,8 @@ export interface UpdatesOptions {
   readonly maxArtifactBytes?: number;
   readonly timestampCacheMs?: number;
   readonly refreshIntervalMs?: number;
+  /** Campaign evaluations run at most this often (0: synchronously on every report). */
+  readonly campaignEvaluationIntervalMs?: number;
   /** TUF key type: ed25519 by default; ec-p256 for HSMs without EdDSA. */
   readonly algorithm?: 'ed25519' | 'ec-p256';
 }
@@ -65,7 +67,7 @@ export function createUpdates(o: UpdatesOptions): Updates {
   const tuf = new TufRepository({ docs, keyStore: o.keyStore, artifacts, audit: o.audit, clock: o.clock, lifetimes: o.lifetimes, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
   const ceremony = new TufRootCeremony({ docs, keyStore: o.rootKeyStore ?? o.keyStore, audit: o.audit, clock: o.clock, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
   const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes });
-  const campaigns = new CampaignService({ db: o.db, audit: o.audit, clock: o.clock });
+  const campaigns = new CampaignService({ db: o.db, audit: o.audit, clock: o.clock, minEvaluationIntervalMs: o.campaignEvaluationIntervalMs });
   return {
     releases, campaigns, tuf, ceremony, reader, artifacts,
     tufRoutes: tufRoutes({ reader, repository: tuf }),

@@ -99,4 +99,11 @@ export const updateMigrations: readonly DomainMigration[] = [
       await db.schema.createIndex('campaign_device_device').on('campaign_device').column('device_id').execute();
     },
   },
+  {
+    name: '20261123-53-updates-campaign-phase-index',
+    async up(db) {
+      // Phase evaluation counts statuses of the open phases after every report.
+      await db.schema.createIndex('campaign_device_phase_status').on('campaign_device').columns(['campaign_id', 'phase', 'status']).execute();
+    },
+  },
 ];
