@@ -17,6 +17,7 @@ import { registerFeed } from './commands/feed-command.ts';
 import { registerSbom } from './commands/sbom-command.ts';
 import { registerVuln } from './commands/vuln-command.ts';
 import { registerAdvisory } from './commands/advisory-command.ts';
+import { registerReport } from './commands/report-command.ts';
 import { createContext } from './context.ts';
 import { type Output, processOutput } from './output.ts';
 
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerFeed(program, ctx);
   registerVuln(program, ctx);
   registerAdvisory(program, ctx);
+  registerReport(program, ctx);
   registerCert(program, ctx);
   try {
     await program.parseAsync([...argv]);

@@ -14,7 +14,7 @@ export type { Device, DeviceState } from './devices/index.ts';
 export { AuditError, verifyAuditLog, describeProblem, buildInclusionProof, verifyInclusionProof, proofToJson, proofFromJson, checkpointJson, keyIdOf, entryPages, formatEntry, parseExportFormat } from './audit/index.ts';
 export type { VerifyReport, AuditProblem, InclusionProof, ExportFormat } from './audit/index.ts';
 export { pkcs7CertsOnly, EST_PREFIX } from './pki/index.ts';
-export { readFeedPaths, VulnError, VulnService } from './vulns/index.ts';
+export { readFeedPaths, renderFda524bMarkdown, VulnError, VulnService } from './vulns/index.ts';
 export type { FeedImportReport, DeviceExposure, FirmwareVulnerability } from './vulns/index.ts';
 export type { CertificateView } from './pki/index.ts';
 export { writeMosquittoBundle, renderMosquittoConf, DeviceGateway } from './gateway/index.ts';

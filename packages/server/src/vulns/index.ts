@@ -19,3 +19,5 @@ export { VexService } from './vex/vex-service.ts';
 export { VEX_STATUSES, VEX_JUSTIFICATIONS } from './vex/vex-record.ts';
 export type { VexRecord, VexStatus, VexJustification } from './vex/vex-record.ts';
 export { validateCsaf } from './vex/validate-csaf.ts';
+export { renderFda524bMarkdown } from './report/fda524b-report.ts';
+export type { Fda524bReport } from './report/fda524b-report.ts';

@@ -7,7 +7,7 @@ import { migrateToLatest } from '../db/index.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../db/testing.ts';
 import { allMigrations } from '../migrations.ts';
 import { fixturePath, fixtureText } from './fixtures/load-fixture.ts';
-import { readFeedPaths, validateCsaf, VulnError, VulnService } from './index.ts';
+import { readFeedPaths, renderFda524bMarkdown, validateCsaf, VulnError, VulnService } from './index.ts';
 
 /** A small valid CycloneDX 1.6 firmware SBOM: openssl (apk purl + CPE), esp-idf on ESP32, curl by pkg:generic. */
 function firmwareSbom(openssl: string): string {
@@ -141,6 +141,23 @@ for (const dialect of TEST_DIALECTS) {
       assert.ok(!after.risk.vulns.some((v) => v.vulnId === 'CVE-2020-13595'));
       assert.ok(after.risk.score < before.risk.score);
       await assert.rejects(vulns.vex.record({ model: 'PUMP-X', firmwareVersion: '2.0', vulnId: 'CVE-2020-13595', status: 'gone' }, 'test'), (e) => e instanceof VulnError && e.code === 'VEX_INVALID');
+    });
+
+    it('produces the FDA 524B report: SBOMs, status, disclosure to patch times, devices past end of support', async () => {
+      await vulns.setModelProfile('PUMP-X', { criticality: 'therapy', exposure: 'segmented', endOfSupportAtMs: Date.parse('2026-01-01T00:00:00Z') }, 'test');
+      const r = await vulns.fda524bReport();
+      assert.ok(r.firmwares.some((f) => f.firmwareVersion === '2.0' && f.components.every((c) => c.supportLevel === 'supported')));
+      const heartbleed = r.vulnerabilities.find((v) => v.vulnId === 'CVE-2014-0160' && v.firmwareVersion === '1.0');
+      assert.equal(heartbleed?.status, 'affected');
+      assert.equal(heartbleed?.kev, true);
+      assert.equal(heartbleed?.disclosedAt, '2014-04-07T22:55:03.893Z');
+      assert.ok((heartbleed?.daysToPatch ?? 0) > 4000);
+      assert.equal(heartbleed?.deployedAt, null, 'dev-b still runs 1.0');
+      assert.ok(r.medians.daysToPatch !== null);
+      assert.deepEqual(r.devicesPastEndOfSupport.map((d) => d.deviceId).sort(), ['dev-a', 'dev-b']);
+      const md = renderFda524bMarkdown(r);
+      assert.match(md, /## Known vulnerabilities/);
+      assert.match(md, /\| CVE-2014-0160 \| PUMP-X 1\.0 \| affected/);
     });
 
     it('reads the real medical device SBOM: FreeRTOS CPE part mismatch surfaces as unknown', async () => {

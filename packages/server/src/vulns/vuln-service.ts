@@ -13,6 +13,7 @@ import { exportCycloneDx16, parseSbom } from './sbom/index.ts';
 import type { VulnScope } from './vuln-scope.ts';
 import type { CsafPublisher } from './vex/export-csaf-vex.ts';
 import { VexService } from './vex/vex-service.ts';
+import { buildFda524bReport, type Fda524bReport } from './report/fda524b-report.ts';
 
 export interface SbomImportResult {
   readonly sbomId: string;
@@ -120,6 +121,11 @@ export class VulnService {
     const report = await storeFeedBatch(this.#db, this.#clock, this.matches, batch);
     await this.#audit.append({ actor, action: 'feed.import', details: { advisories: report.advisories, kev: report.kev, epss: report.epss, rejected: report.rejected.length, rematch: report.rematch } });
     return report;
+  }
+
+  /** FDA 524B evidence (SBOMs, vulnerabilities, disclosure-to-patch-to-deployed times, end of support). */
+  async fda524bReport(): Promise<Fda524bReport> {
+    return buildFda524bReport(this.#db, this.#clock.nowMs());
   }
 
   /** Records clinical criticality, exposure and end of support of a model (risk inputs). */
