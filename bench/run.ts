@@ -13,6 +13,7 @@ const benches: Array<() => Promise<BenchModule>> = [
   async () => ({ name: 'updates', run: (await import('./updates.bench.ts')).run }),
   async () => ({ name: 'hsm', run: (await import('./hsm.bench.ts')).run }),
   async () => ({ name: 'vulns', run: (await import('./vulns.bench.ts')).run }),
+  async () => ({ name: 'telemetry', run: (await import('./telemetry.bench.ts')).run }),
 ];
 
 const only = process.argv.slice(2);
