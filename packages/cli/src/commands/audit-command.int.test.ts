@@ -6,7 +6,10 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { keyIdOf, loadConfig, Platform, proofFromJson, verifyInclusionProof } from '@medtrust/server';
 import { sql } from 'kysely';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../../../server/src/db/testing.ts';
+import { Command } from 'commander';
+import { createContext } from '../context.ts';
 import { main } from '../main.ts';
+import { registerUser } from './user-command.ts';
 
 for (const dialect of TEST_DIALECTS) {
   describe(`medtrust audit / tenant / user / token (${dialect})`, () => {
@@ -48,6 +51,18 @@ for (const dialect of TEST_DIALECTS) {
       assert.match(out[1]!, /^password \(shown once\): \S{20,}$/);
       assert.equal(await run('user', 'create', '--email', 'admin@st.example', '--role', 'hospital-admin', '--tenant', customer), 2);
       assert.match(err.join('\n'), /USER_EXISTS/);
+      // --password-stdin: the password comes from stdin (injected here), and only it logs in.
+      const program = new Command('medtrust').exitOverride();
+      registerUser(program, createContext(env, output), async () => 'a passphrase from stdin');
+      out = [];
+      await program.parseAsync(['node', 'medtrust', 'user', 'create', '--email', 'stdin@st.example', '--role', 'biomed', '--tenant', customer, '--password-stdin']);
+      assert.equal(out.length, 1, 'no generated password printed');
+      const p = await Platform.open({ config: loadConfig(env) });
+      try {
+        assert.equal((await p.services.users.checkPassword('stdin@st.example', 'a passphrase from stdin', { ip: '127.0.0.1' })).tenantId, customer);
+      } finally {
+        await p.stop();
+      }
       out = [];
       assert.equal(await run('token', 'create', '--role', 'biomed', '--tenant', customer, '--json'), 0);
       const tok = JSON.parse(out[0]!) as { id: string };
