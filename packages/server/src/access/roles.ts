@@ -43,6 +43,7 @@ export const PERMISSIONS = {
   // PHI: only the clinicians of the patient's hospital (operator roles never).
   'patient:read': ['clinician'],
   'patient:manage': ['clinician', 'hospital-admin'],
+  'device:assign': ['operator-admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -32,6 +32,7 @@ export interface NewDevice {
 
 export interface DeviceQuery {
   readonly tenantId?: string;
+  readonly siteId?: string;
   readonly state?: DeviceState;
   readonly model?: string;
   readonly batchId?: string;
@@ -129,6 +130,7 @@ export class DeviceRegistry implements DeviceDirectory {
   async list(q: DeviceQuery = {}): Promise<Device[]> {
     let query = this.#db.selectFrom('device').selectAll();
     if (q.tenantId !== undefined) query = query.where('tenant_id', '=', q.tenantId);
+    if (q.siteId !== undefined) query = query.where('site_id', '=', q.siteId);
     if (q.state !== undefined) query = query.where('state', '=', q.state);
     if (q.model !== undefined) query = query.where('model', '=', q.model);
     if (q.batchId !== undefined) query = query.where('batch_id', '=', q.batchId);
@@ -159,6 +161,21 @@ export class DeviceRegistry implements DeviceDirectory {
       return { ...d, state: to, updatedAt: now };
     }
     throw new PkiError('DEVICE_STATE_INVALID', 'the device state is changing concurrently; retry', { details: { id } });
+  }
+
+  /**
+   * Hands a device to a customer tenant (a hospital claims it) and optionally one of its sites.
+   * The caller checks that the tenant and site exist and that the site belongs to the tenant.
+   */
+  async assign(id: string, tenantId: string, siteId: string | null, actor: string): Promise<Device> {
+    const d = await this.get(id);
+    if (d.state === 'decommissioned') throw new PkiError('DEVICE_STATE_INVALID', 'a decommissioned device cannot be assigned', { details: { id } });
+    const now = this.#clock.nowMs();
+    await this.#db.updateTable('device').set({ tenant_id: tenantId, site_id: siteId, updated_at: now }).where('id', '=', id).execute();
+    await this.#audit.append({ actor, action: 'device.assigned', target: `device:${id}`, tenantId, details: { fromTenant: d.tenantId, toTenant: tenantId, siteId } });
+    // The claim is what authorises onboarding (docs/device-lifecycle.md).
+    if (d.state === 'manufactured') return this.transition(id, 'provisioned', actor);
+    return { ...d, tenantId, siteId, updatedAt: now };
   }
 }
 

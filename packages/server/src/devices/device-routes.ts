@@ -1,0 +1,65 @@
+import { CoreError } from '@medtrust/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { actorOf, tenantOf, type TokenService } from '../access/index.ts';
+import type { Database } from '../db/index.ts';
+import { bearerSecurity, requirePermission } from '../http/index.ts';
+import { DEVICE_STATES, type DeviceState } from './device-lifecycle.ts';
+import type { Device, DeviceRegistry } from './device-registry.ts';
+
+const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
+
+/** Whether a caller's tenant sees a device: the operator all, a hospital its own, a site its own. */
+function visible(d: Device, req: FastifyRequest): boolean {
+  const t = tenantOf(req.principal!);
+  return t.tenantKind === 'operator' || d.tenantId === t.tenantId || d.siteId === t.tenantId;
+}
+
+/** The device registry over REST: list, read, assign to a hospital, and lifecycle moves. */
+export function deviceRoutes(o: { tokens: TokenService; devices: DeviceRegistry; db: Kysely<Database> }) {
+  return async (app: FastifyInstance): Promise<void> => {
+    const can = (p: Parameters<typeof requirePermission>[1]) => ({ preHandler: requirePermission(o.tokens, p) });
+    const tags = ['devices'];
+    const load = async (req: FastifyRequest): Promise<Device> => {
+      const d = await o.devices.find((req.params as { id: string }).id);
+      if (!d || !visible(d, req)) throw new CoreError('NOT_FOUND', 'no such device');
+      return d;
+    };
+
+    app.get('/api/v1/devices', {
+      ...can('device:read'),
+      schema: { tags, summary: 'Devices visible to you, by id; page with `after` (the last id of the previous page)', security: bearerSecurity, querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...DEVICE_STATES] }, model: { type: 'string', maxLength: 100 }, limit: { type: 'integer', minimum: 1, maximum: 500 }, after: { type: 'string', maxLength: 64 } } } },
+    }, async (req) => {
+      const q = req.query as { state?: DeviceState; model?: string; limit?: number; after?: string };
+      const t = tenantOf(req.principal!);
+      const scope = t.tenantKind === 'operator' ? {} : t.tenantKind === 'site' ? { siteId: t.tenantId } : { tenantId: t.tenantId };
+      const limit = q.limit ?? 100;
+      const devices = await o.devices.list({ ...scope, state: q.state, model: q.model, limit, afterId: q.after });
+      return { devices, next: devices.length === limit ? devices.at(-1)!.id : null };
+    });
+    app.get('/api/v1/devices/:id', { ...can('device:read'), schema: { tags, summary: 'One device', security: bearerSecurity, params: idParam } }, async (req) => load(req));
+
+    app.post('/api/v1/devices/:id/assign', {
+      ...can('device:assign'),
+      schema: { tags, summary: 'Hand a device to a hospital (and one of its sites)', security: bearerSecurity, params: idParam, body: { type: 'object', required: ['tenantId'], additionalProperties: false, properties: { tenantId: { type: 'string', maxLength: 64 }, siteId: { type: 'string', maxLength: 64 } } } },
+    }, async (req) => {
+      const d = await load(req);
+      const b = req.body as { tenantId: string; siteId?: string };
+      const tenant = await o.db.selectFrom('tenant').select(['id', 'kind']).where('id', '=', b.tenantId).executeTakeFirst();
+      if (!tenant || tenant.kind !== 'customer') throw new CoreError('REQUEST_INVALID', 'tenantId must name a customer (hospital) tenant');
+      if (b.siteId !== undefined) {
+        const site = await o.db.selectFrom('tenant').select(['id', 'parent_id', 'kind']).where('id', '=', b.siteId).executeTakeFirst();
+        if (!site || site.kind !== 'site' || site.parent_id !== b.tenantId) throw new CoreError('REQUEST_INVALID', 'siteId must name a site of that tenant');
+      }
+      return o.devices.assign(d.id, b.tenantId, b.siteId ?? null, actorOf(req.principal!));
+    });
+
+    app.post('/api/v1/devices/:id/state', {
+      ...can('device:manage'),
+      schema: { tags, summary: 'Quarantine, release (active) or decommission a device; a quarantined device is disconnected and refused', security: bearerSecurity, params: idParam, body: { type: 'object', required: ['state'], additionalProperties: false, properties: { state: { enum: ['quarantined', 'active', 'decommissioned'] }, reason: { type: 'string', maxLength: 500 } } } },
+    }, async (req) => {
+      const d = await load(req);
+      return o.devices.transition(d.id, (req.body as { state: DeviceState }).state, actorOf(req.principal!));
+    });
+  };
+}
