@@ -28,6 +28,7 @@ for (const dialect of TEST_DIALECTS) {
     let tenants: TenantService;
     let users: UserService;
     let tokens: TokenService;
+    let sessions: SessionService;
     let opTenant: string;
     let hospA: string;
     let hospB: string;
@@ -42,7 +43,7 @@ for (const dialect of TEST_DIALECTS) {
       tenants = new TenantService({ db: t.db, clock, audit });
       tokens = new TokenService({ db: t.db, audit, clock });
       users = new UserService({ db: t.db, audit, clock, hasher: new PasswordHasher({ logN: 10, r: 8, p: 1 }), maxFailedAttempts: 3, lockoutMs: 60_000 });
-      const sessions = new SessionService({ db: t.db, clock, ttlMs: 3_600_000, idleTimeoutMs: 600_000 });
+      sessions = new SessionService({ db: t.db, clock, ttlMs: 3_600_000, idleTimeoutMs: 600_000 });
       opTenant = await tenants.ensureOperator();
       hospA = await tenants.create({ kind: 'customer', name: 'Hospital A' });
       hospB = await tenants.create({ kind: 'customer', name: 'Hospital B' });
@@ -172,6 +173,15 @@ for (const dialect of TEST_DIALECTS) {
         assert.ok(!all.includes(PASSWORD) && !all.includes('wrong password!'), 'no password in the audit log');
         clock.advance(61_000);
         assert.equal((await call('POST', '/api/v1/auth/login', { body: { email: 'lock@b.example', password: PASSWORD } })).statusCode, 200, 'lockout ends');
+      });
+
+      it('prunes sessions a day after they end', async () => {
+        const before = await t.db.selectFrom('session').select('user_id').execute();
+        assert.ok(before.length > 0);
+        clock.advance(3_600_000);
+        assert.equal(await sessions.prune(), 0, 'ended less than a day ago: kept');
+        clock.advance(86_400_001);
+        assert.equal(await sessions.prune(), before.length);
       });
 
       it('rate-limits one address', async () => {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type Clock, CoreError, systemClock } from '@medtrust/core';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
+import type { Job } from '../jobs/index.ts';
 import type { Principal } from './principal.ts';
 import { isRole } from './roles.ts';
 
@@ -63,6 +64,11 @@ export class SessionService {
     if (!row) return undefined;
     await this.#db.updateTable('session').set({ revoked_at: this.#clock.nowMs() }).where('id_sha256', '=', key).execute();
     return { userId: row.user_id, tenantId: row.tenant_id };
+  }
+
+  /** The scheduled job that prunes ended sessions (JobRunner: once per cluster per interval). */
+  pruneJob(intervalMs: number): Job {
+    return { name: 'access.session.prune', intervalMs, run: async () => void (await this.prune()) };
   }
 
   /** Deletes sessions that ended more than a day ago. */

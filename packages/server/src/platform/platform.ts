@@ -156,6 +156,7 @@ export class Platform {
     };
     for (const job of services.updates.jobs) services.jobs.add(job);
     services.jobs.add(services.auditCheckpoints.job(AUDIT_CHECKPOINT_INTERVAL_MS));
+    services.jobs.add(services.sessions.pruneJob(3_600_000));
     services.jobs.add(services.crls.job());
     for (const job of services.policies.jobs) services.jobs.add(job);
     return new Platform(services, handle);
