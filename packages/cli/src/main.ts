@@ -16,6 +16,7 @@ import { registerUser } from './commands/user-command.ts';
 import { registerFeed } from './commands/feed-command.ts';
 import { registerSbom } from './commands/sbom-command.ts';
 import { registerVuln } from './commands/vuln-command.ts';
+import { registerPolicy } from './commands/policy-command.ts';
 import { registerAdvisory } from './commands/advisory-command.ts';
 import { registerReport } from './commands/report-command.ts';
 import { createContext } from './context.ts';
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerSbom(program, ctx);
   registerFeed(program, ctx);
   registerVuln(program, ctx);
+  registerPolicy(program, ctx);
   registerAdvisory(program, ctx);
   registerReport(program, ctx);
   registerCert(program, ctx);

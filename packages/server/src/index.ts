@@ -20,3 +20,5 @@ export type { CertificateView } from './pki/index.ts';
 export { writeMosquittoBundle, renderMosquittoConf, DeviceGateway } from './gateway/index.ts';
 export type { MosquittoBundle } from './gateway/index.ts';
 export { serverNames } from './http/index.ts';
+export { PolicyError, policyErrors } from './policy/index.ts';
+export type { PolicyDocument, StoredPolicy, PolicyDecision } from './policy/index.ts';
