@@ -7,3 +7,5 @@ export type { ErrorBody } from './error-handler.ts';
 export { renderErrorsDoc } from './errors-doc.ts';
 export { startHttpsListener, serverNames } from './https-listener.ts';
 export type { HttpsListener, HttpsListenerOptions } from './https-listener.ts';
+export { staticWebRoutes, SPA_ROUTES, DEFAULT_WEB_DIST_DIR } from './static-web.ts';
+export type { StaticWebOptions } from './static-web.ts';

@@ -10,7 +10,7 @@ import { type AuditLog, auditRoutes, CheckpointKeys, CheckpointService, DbAuditL
 import type { Config } from '../config/index.ts';
 import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type SqlDialectName } from '../db/index.ts';
 import { DbEventBus } from '../events/index.ts';
-import { authenticateRequest, buildHttpApp, type HttpsListener, requirePermission, type RouteModule, startHttpsListener } from '../http/index.ts';
+import { authenticateRequest, buildHttpApp, type HttpsListener, requirePermission, type RouteModule, startHttpsListener, staticWebRoutes } from '../http/index.ts';
 import { type PlatformGateway, startPlatformGateway } from '../gateway/index.ts';
 import { JobRunner } from '../jobs/index.ts';
 import { CaHierarchy, type CaSummary, CertificateQueries, certificateRoutes, CrlService, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, EstService, estRoutes, FactoryProvisioner, IssuanceService, type KeyStore, LazyKeyStore, OcspResponder, openKeyring, openKeyStore, openSecretStore, publicPkiRoutes, RevocationService, type SecretStore } from '../pki/index.ts';
@@ -192,6 +192,8 @@ export class Platform {
       publicPkiRoutes({ crls: s.crls, ocsp: s.ocsp, cas: s.cas }),
       certificateRoutes({ tokens: s.tokens, queries: s.certificateQueries, revocation: s.revocation }),
       s.policies.routes((permission) => requirePermission(s.tokens, permission)),
+      // The web dashboard (packages/web/dist) at / and its client routes; a hint page when not built.
+      staticWebRoutes(),
     ];
     // Only a listening node keeps CRLs and OCSP responses; it hears revocations from any process.
     s.crls.listen();
@@ -199,7 +201,7 @@ export class Platform {
     // Event-triggered policies run on every node that hears the event; decisions dedupe across nodes.
     s.policies.engine.listen(s.events);
     // Device gateway: embedded MQTT broker (unless MEDTRUST_MQTT_URL), telemetry queries, device HTTPS API.
-    this.#gateway = await startPlatformGateway({ ...s, node: s.events.origin });
+    this.#gateway = await startPlatformGateway({ ...s, node: s.events.origin, admission: s.policies.engine });
     routes.push(this.#gateway.apiRoutes);
     this.#http = await buildHttpApp({
       logger: s.logger, metrics: s.metrics, version: VERSION, routes,

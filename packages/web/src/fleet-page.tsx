@@ -1,0 +1,73 @@
+import { useEffect, useState } from 'react';
+import { api, type Device, errorText, type Presence } from './api.ts';
+import { Link } from './link.tsx';
+
+const PAGE_SIZE = 25;
+const STATES = ['', 'manufactured', 'provisioned', 'enrolled', 'active', 'quarantined', 'decommissioned'];
+
+/** Devices by state and model, one page at a time from the API (cursor `after`), with online status. */
+export function FleetPage(props: { title: string; hint?: string }) {
+  const [state, setState] = useState('');
+  const [model, setModel] = useState('');
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const [devices, setDevices] = useState<Device[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [presence, setPresence] = useState<Record<string, Presence['status']>>({});
+  const [error, setError] = useState<string | null>(null);
+  const after = cursors[cursors.length - 1];
+
+  useEffect(() => {
+    let live = true;
+    setError(null);
+    api.devices({ state: state || undefined, model: model || undefined, limit: PAGE_SIZE, after }).then(async (page) => {
+      if (!live) return;
+      setDevices(page.devices);
+      setNext(page.next);
+      // One page of presence look-ups (<= PAGE_SIZE requests), never the whole fleet.
+      const entries = await Promise.all(page.devices.map(async (d) => [d.id, (await api.presence(d.id).catch(() => undefined))?.status ?? 'unknown'] as const));
+      if (live) setPresence(Object.fromEntries(entries) as Record<string, Presence['status']>);
+    }, (e: unknown) => live && setError(errorText(e)));
+    return () => { live = false; };
+  }, [state, model, after]);
+
+  const reset = () => setCursors([undefined]);
+  return (
+    <section>
+      <h1>{props.title}</h1>
+      {props.hint && <p>{props.hint}</p>}
+      <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter devices">
+        <label>State <select value={state} onChange={(e) => { setState(e.target.value); reset(); }}>
+          {STATES.map((s) => <option key={s} value={s}>{s || 'any'}</option>)}
+        </select></label>
+        <label>Model <input value={model} onChange={(e) => { setModel(e.target.value); reset(); }} placeholder="any" /></label>
+      </form>
+      {error && <p role="alert" className="error">{error}</p>}
+      {devices && (
+        <div className="table-wrap">
+          <table>
+            <caption className="sr-only">Devices, page {cursors.length}</caption>
+            <thead><tr><th scope="col">Serial</th><th scope="col">Model</th><th scope="col">State</th><th scope="col">Status</th><th scope="col">Firmware</th><th scope="col">Site</th></tr></thead>
+            <tbody>
+              {devices.map((d) => (
+                <tr key={d.id}>
+                  <td><Link to={`/devices/${encodeURIComponent(d.id)}`}>{d.serial}</Link></td>
+                  <td>{d.model}</td>
+                  <td><span className={`badge state-${d.state}`}>{d.state}</span></td>
+                  <td><span className={`badge presence-${presence[d.id] ?? 'unknown'}`}>{presence[d.id] ?? '…'}</span></td>
+                  <td>{d.firmwareVersion ?? '—'}</td>
+                  <td>{d.siteId ?? '—'}</td>
+                </tr>
+              ))}
+              {devices.length === 0 && <tr><td colSpan={6}>No devices match.</td></tr>}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="pager">
+        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button>
+        <span>Page {cursors.length}</span>
+        <button type="button" disabled={next === null} onClick={() => next !== null && setCursors((c) => [...c, next])}>Next page</button>
+      </div>
+    </section>
+  );
+}
