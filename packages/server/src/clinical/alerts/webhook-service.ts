@@ -33,6 +33,8 @@ export class WebhookService {
   readonly #o: WebhookOptions;
   readonly #clock: Clock;
   #sending = false;
+  /** Last created_at given out: deliveries of one node keep their enqueue order even within a millisecond. */
+  #lastCreatedMs = 0;
 
   constructor(opts: WebhookOptions) {
     this.#o = opts;
@@ -70,7 +72,8 @@ export class WebhookService {
   async enqueue(alert: AlertView, change: AlertChange): Promise<void> {
     const endpoints = await this.#o.db.selectFrom('webhook_endpoint').select('id').where('tenant_id', '=', alert.tenantId).where('enabled', '=', 1).execute();
     if (endpoints.length === 0) return;
-    const now = this.#clock.nowMs();
+    const now = Math.max(this.#clock.nowMs(), this.#lastCreatedMs + 1);
+    this.#lastCreatedMs = now;
     const rows = endpoints.map((e) => {
       const id = newId('whd');
       const body = JSON.stringify({ id, type: `alert.${change}`, createdAt: new Date(now).toISOString(), alert });
@@ -89,7 +92,10 @@ export class WebhookService {
         .select(['webhook_delivery.id', 'webhook_delivery.body', 'webhook_delivery.attempts', 'webhook_delivery.created_at', 'webhook_endpoint.url', 'webhook_endpoint.secret_enc', 'webhook_endpoint.id as endpoint_id', 'webhook_endpoint.tenant_id'])
         .where('webhook_delivery.status', '=', 'pending').where('webhook_delivery.next_attempt_at', '<=', now).orderBy('webhook_delivery.created_at').limit(limit).execute();
       let delivered = 0;
+      // An endpoint that failed in this pass gets nothing more in it, so changes arrive in order.
+      const failed = new Set<string>();
       for (const d of due) {
+        if (failed.has(d.endpoint_id)) continue;
         const secret = await this.#secretOf(d.endpoint_id, d.secret_enc);
         const t = Math.floor(this.#clock.nowMs() / 1000);
         let error: string | null = null;
@@ -111,6 +117,7 @@ export class WebhookService {
           this.#o.onDelivered?.(alert, at);
           continue;
         }
+        failed.add(d.endpoint_id);
         const attempts = d.attempts + 1;
         const dead = at - d.created_at >= (this.#o.maxAgeMs ?? 86_400_000);
         // Exponential backoff from 1 s to 5 min, with jitter so endpoints coming back are not stampeded.
