@@ -1,0 +1,6 @@
+// The device SDK. Update client: ./update/index.ts (its own entry, kept by the updates work).
+export { OfflineQueue } from './queue/offline-queue.ts';
+export type { QueuedMessage } from './queue/offline-queue.ts';
+export { DeviceAgent } from './mqtt/device-agent.ts';
+export type { DeviceAgentOptions, DeviceCredentials, Refusal } from './mqtt/device-agent.ts';
+export { backoffDelayMs } from './mqtt/backoff.ts';
