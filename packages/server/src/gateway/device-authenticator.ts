@@ -13,6 +13,12 @@ export interface DeviceSession {
   readonly certNotAfter: number;
 }
 
+/** Policy seam asked at connect time (policy/ implements it; the gateway does not import it). */
+export interface DeviceAdmission {
+  /** Throws a coded error (POLICY_DENIED) when an enabled policy refuses the device. */
+  admitConnect(c: { deviceId: string; transport?: string }): Promise<void>;
+}
+
 /**
  * Maps a TLS client certificate to a device. The TLS layer has already verified the chain to the
  * Operational CA; this checks what TLS cannot: that the certificate is the device's current,
@@ -22,11 +28,13 @@ export class DeviceAuthenticator {
   readonly #certificates: CertificateStore;
   readonly #devices: DeviceDirectory;
   readonly #clock: Clock;
+  readonly #admission: DeviceAdmission | undefined;
 
-  constructor(opts: { certificates: CertificateStore; devices: DeviceDirectory; clock?: Clock }) {
+  constructor(opts: { certificates: CertificateStore; devices: DeviceDirectory; clock?: Clock; admission?: DeviceAdmission }) {
     this.#certificates = opts.certificates;
     this.#devices = opts.devices;
     this.#clock = opts.clock ?? systemClock;
+    this.#admission = opts.admission;
   }
 
   /** Throws a coded error (GatewayError or PkiError) when the device must be refused. */
@@ -54,6 +62,8 @@ export class DeviceAuthenticator {
     const current = await this.#certificates.currentForDevice(record.device_id, 'ldevid');
     if (!current || current.serial !== record.serial) throw new PkiError('CERT_REVOKED', 'the client certificate was replaced by a newer LDevID', { details: { serial: record.serial } });
     const device = await this.#admissible(record.device_id);
+    // docs/policy.md: connect-time policies (e.g. minimum firmware per model) once per connection.
+    await this.#admission?.admitConnect({ deviceId: device.id });
     return { deviceId: device.id, tenantId: device.tenantId, model: device.model, certSerial: record.serial, certNotAfter: record.not_after };
   }
 

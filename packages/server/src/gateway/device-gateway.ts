@@ -9,7 +9,7 @@ import type { CertificateStore } from '../pki/index.ts';
 import { MessageValidator, PresenceService, TelemetryQuery, TelemetryStore } from '../telemetry/index.ts';
 import { EmbeddedBroker } from './broker/embedded/embedded-broker.ts';
 import { ExternalBroker } from './broker/external/external-broker.ts';
-import { DeviceAuthenticator } from './device-authenticator.ts';
+import { type DeviceAdmission, DeviceAuthenticator } from './device-authenticator.ts';
 import type { DeviceDirectory } from './device-directory.ts';
 import { DeviceMessageIngest } from './device-message-ingest.ts';
 import { GatewayMetrics } from './gateway-metrics.ts';
@@ -31,6 +31,8 @@ export interface DeviceGatewayOptions {
   /** External mode: consume device topics from this broker instead of embedding one. */
   readonly external?: { readonly url: string; readonly consumers?: number };
   readonly rateLimit?: { readonly ratePerS: number; readonly burst: number };
+  /** Connect-time policy check (the policy engine); none when absent. */
+  readonly admission?: DeviceAdmission;
   readonly commitDelayMs?: number;
 }
 
@@ -70,7 +72,7 @@ export class DeviceGateway {
     // Connections this node held before a crash are over; say so in the history.
     await presence.closeAllOfNode('node-restarted');
     presence.start();
-    const authenticator = new DeviceAuthenticator({ certificates: o.certificates, devices: o.devices, clock });
+    const authenticator = new DeviceAuthenticator({ certificates: o.certificates, devices: o.devices, clock, ...(o.admission ? { admission: o.admission } : {}) });
     const buckets = new TokenBuckets({ ratePerS: o.rateLimit?.ratePerS ?? 50, burst: o.rateLimit?.burst ?? 500, clock });
     const ingest = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets, metrics });
     let broker: EmbeddedBroker | undefined;

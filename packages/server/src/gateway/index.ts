@@ -3,7 +3,7 @@ export type { GatewayErrorCode } from './errors.ts';
 export { DeviceGateway } from './device-gateway.ts';
 export type { DeviceGatewayOptions } from './device-gateway.ts';
 export { DeviceAuthenticator } from './device-authenticator.ts';
-export type { DeviceSession } from './device-authenticator.ts';
+export type { DeviceSession, DeviceAdmission } from './device-authenticator.ts';
 export type { DeviceDirectory, DeviceView } from './device-directory.ts';
 export { DeviceMessageIngest } from './device-message-ingest.ts';
 export type { IngestResult } from './device-message-ingest.ts';

@@ -12,6 +12,7 @@ import type { EventBus } from '../events/index.ts';
 import { authenticateRequest, requirePermission, type RouteModule, serverNames } from '../http/index.ts';
 import type { CertificateAuthorities, CertificateStore, Issuer } from '../pki/index.ts';
 import { deviceAccessOf, telemetryRoutes } from '../telemetry/index.ts';
+import type { DeviceAdmission } from './device-authenticator.ts';
 import { DeviceGateway } from './device-gateway.ts';
 import { deviceHttpsRoutes } from './device-https-routes.ts';
 import { RegistryDeviceDirectory } from './registry-device-directory.ts';
@@ -31,6 +32,8 @@ export interface PlatformGatewayDeps {
   readonly tokens: TokenService;
   /** This node's id (the event bus origin). */
   readonly node: string;
+  /** Connect-time policy check (the policy engine). */
+  readonly admission?: DeviceAdmission;
 }
 
 export interface PlatformGateway {
@@ -61,7 +64,7 @@ export async function startPlatformGateway(d: PlatformGatewayDeps): Promise<Plat
   }
   const gateway = await DeviceGateway.start({
     db: d.db, audit: d.audit, events: d.events, logger: d.logger, metrics: d.metrics, clock: d.clock, node: d.node,
-    certificates: d.certificates, devices: new RegistryDeviceDirectory(d.devices), mqtt,
+    certificates: d.certificates, devices: new RegistryDeviceDirectory(d.devices), mqtt, ...(d.admission ? { admission: d.admission } : {}),
     ...(config.mqttUrl !== undefined ? { external: { url: config.mqttUrl } } : {}),
   });
   const apiRoutes = telemetryRoutes({
