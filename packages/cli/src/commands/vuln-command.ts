@@ -23,13 +23,13 @@ export function registerVuln(program: Command, ctx: CliContext): void {
           if (o.json) return out.out(JSON.stringify(e));
           out.out(`device ${e.deviceId} (${e.model} ${e.firmwareVersion ?? 'no firmware'}): risk ${e.risk.score} (${e.risk.band})`);
           for (const line of e.risk.explanation) out.out(`  ${line}`);
-          for (const v of e.vulnerabilities) out.out(`${v.status.padEnd(8)} ${v.vulnId.padEnd(20)} ${v.kev ? 'KEV ' : ''}${v.components.map((c) => `${c.name} ${c.version ?? ''}`).join(', ')}`);
+          for (const v of e.vulnerabilities) out.out(`${v.status.padEnd(8)} ${v.vulnId.padEnd(20)} ${v.kev ? 'KEV ' : ''}${[...new Set(v.components.map((c) => `${c.name} ${c.version ?? ''}`))].join(', ')}`);
           return;
         }
         if (o.model !== undefined && o.version !== undefined) {
           const list = await p.services.vulns.firmwareVulnerabilities({ model: o.model, firmwareVersion: o.version });
           if (o.json) return out.out(JSON.stringify(list));
-          for (const v of list) out.out(`${v.status.padEnd(8)} ${v.vulnId.padEnd(20)} ${v.kev ? 'KEV ' : ''}${v.epss === null ? '' : `EPSS ${v.epss} `}${v.components.map((c) => `${c.name} ${c.version ?? ''}${c.fixedVersion ? ` (fixed ${c.fixedVersion})` : ''}`).join(', ')}`);
+          for (const v of list) out.out(`${v.status.padEnd(8)} ${v.vulnId.padEnd(20)} ${v.kev ? 'KEV ' : ''}${v.epss === null ? '' : `EPSS ${v.epss} `}${[...new Set(v.components.map((c) => `${c.name} ${c.version ?? ''}${c.fixedVersion ? ` (fixed ${c.fixedVersion})` : ''}`))].join(', ')}`);
           out.out(`${list.filter((v) => v.status === 'affected').length} affected, ${list.filter((v) => v.status === 'unknown').length} unknown`);
           return;
         }
