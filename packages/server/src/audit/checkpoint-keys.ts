@@ -9,9 +9,9 @@ import { keyIdOf } from './checkpoint-note.ts';
 export const CHECKPOINT_KEY_LABEL = 'audit-checkpoint';
 
 /**
- * The checkpoint signing key in the platform key store (created on first use, Ed25519), and the
- * set of keys a verifier trusts: every key this deployment signed checkpoints with, as the key
- * store (not the database) says.
+ * The checkpoint signing key in the platform key store (created on first use: Ed25519, or P-256
+ * on an HSM), and the keys a verifier trusts: every key this deployment signed checkpoints with,
+ * as the key store (not the database) says.
  */
 export class CheckpointKeys {
   readonly #db: Kysely<Database>;
@@ -51,7 +51,8 @@ export class CheckpointKeys {
     if (row) return store.load(row.ref);
     let key: KeyHandle;
     try {
-      key = await store.generate(CHECKPOINT_KEY_LABEL, 'ed25519');
+      // HSMs reached over PKCS#11 (SoftHSM2 among them) may lack Ed25519; P-256 is universal there.
+      key = await store.generate(CHECKPOINT_KEY_LABEL, store.kind === 'pkcs11' ? 'ec-p256' : 'ed25519');
     } catch (e) {
       // Another process generated it first (or this table was restored without it): use that key.
       key = await store.load(CHECKPOINT_KEY_LABEL).catch(() => Promise.reject(e as Error));
