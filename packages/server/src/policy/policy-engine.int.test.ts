@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isMedTrustError } from '@medtrust/core';
 import { TEST_DIALECTS } from '../db/testing.ts';
+import { DeviceAuthenticator, RegistryDeviceDirectory } from '../gateway/index.ts';
 import { readFeedPaths } from '../vulns/index.ts';
 import { keyFacts } from './fact-source.ts';
 import { createPolicyTestStack, rsaPublicKey, type PolicyTestStack } from './testing/policy-test-stack.ts';
@@ -117,6 +118,15 @@ for (const dialect of TEST_DIALECTS) {
         // After the update the same device connects.
         await s.pki.t.db.updateTable('device').set({ firmware_version: '2.4.1' }).where('id', '=', old.id).execute();
         await s.engine.admitConnect({ deviceId: old.id });
+      });
+
+      it('is asked by the gateway authenticator with the device\'s real LDevID', async () => {
+        const auth = new DeviceAuthenticator({ certificates: s.pki.certificates, devices: new RegistryDeviceDirectory(s.pki.devices), clock: s.clock, admission: s.engine });
+        const old = await s.device({ model: 'PumpX', tenantId: hospitalB, firmwareVersion: '2.0.0' });
+        const current = await s.device({ model: 'PumpX', tenantId: hospitalB, firmwareVersion: '2.4.0' });
+        const der = async (id: string) => Buffer.from((await s.pki.certificates.currentForDevice(id, 'ldevid'))?.der ?? []);
+        await assert.rejects(auth.authenticate(await der(old.id)), (e) => code(e) === 'POLICY_DENIED');
+        assert.equal((await auth.authenticate(await der(current.id))).deviceId, current.id);
       });
 
       it('stops refusing once the policy is disabled (a new version), and keeps every version', async () => {
