@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { TEST_DIALECTS } from '../../packages/server/src/db/testing.ts';
 import { type Json, startUpdatesHarness, type UpdatesHarness } from './updates-harness.ts';
@@ -27,9 +28,17 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(c.body.sha256, (await import('node:crypto')).createHash('sha256').update(body).digest('hex'));
       assert.equal(c.body.length, body.length);
       assert.deepEqual(c.body.hardwareRevisions, ['A', 'B']);
-      const sbom = await fetch(`${h.url}/api/v1/releases/${c.body.id}/sbom?fileName=sbom.cdx.json`, { method: 'POST', headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/octet-stream' }, body: '{"bomFormat":"CycloneDX"}' });
+      const postSbom = (body: string): Promise<Response> => fetch(`${h.url}/api/v1/releases/${c.body.id}/sbom?fileName=sbom.cdx.json`, { method: 'POST', headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/octet-stream' }, body });
+      // The vulnerability domain parses it: a non-SBOM is refused with its code and not attached.
+      const bad = await postSbom('{"bomFormat":"CycloneDX"}');
+      assert.equal(bad.status, 400);
+      assert.match((await bad.json()).error.code, /^SBOM_/);
+      assert.equal((await h.call('GET', `/api/v1/releases/${c.body.id}`)).body.sbom, null);
+      const sbom = await postSbom(readFileSync(new URL('../../packages/server/src/vulns/fixtures/sbom/medical-device-case-study_extended.cdx.json', import.meta.url), 'utf8'));
       assert.equal(sbom.status, 200);
       assert.equal((await sbom.json()).sbom.fileName, 'sbom.cdx.json');
+      const stored = await h.t.db.selectFrom('vuln_sbom').select(['model', 'firmware_version']).execute();
+      assert.deepEqual(stored, [{ model: 'pump-a', firmware_version: '2.1.0' }]);
       assert.equal((await h.call('POST', `/api/v1/releases/${c.body.id}/approve`)).body.state, 'approved');
       assert.equal((await h.call('POST', `/api/v1/releases/${c.body.id}/publish`)).body.state, 'published');
       const list = await h.call('GET', '/api/v1/releases?state=published');

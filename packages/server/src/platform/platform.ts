@@ -147,7 +147,7 @@ export class Platform {
       // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
       // CSAF documents name the operator (the manufacturer) with the public URL as namespace.
       vulns: new VulnService({ db, audit, clock, publisher: { name: 'MedTrust operator', namespace: config.publicUrl } }),
-      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519' }),
+      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519', sbomImporter: (o) => services.vulns.importSbom(o) }),
       // Security alerts go through clinical AlertService (its own instance until clinical is wired here).
       policies: createPolicies({
         db, audit, events, clock, devices, certificates: new DbCertificateStore({ db }), revocation: new RevocationService({ db, audit, events, clock }),

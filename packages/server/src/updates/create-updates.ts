@@ -13,7 +13,7 @@ import { type ModelCatalogue, RegistryModelCatalogue } from './model-catalogue.t
 import { CampaignService } from './campaigns/campaign-service.ts';
 import { campaignRoutes } from './campaigns/campaign-routes.ts';
 import { releaseRoutes } from './release-routes.ts';
-import { ReleaseService } from './release-service.ts';
+import { ReleaseService, type SbomImporter } from './release-service.ts';
 import { TufDocumentStore } from './tuf/tuf-document-store.ts';
 import { TufMetadataReader } from './tuf/tuf-metadata-reader.ts';
 import { tufRefreshJob } from './tuf/tuf-refresh-job.ts';
@@ -52,6 +52,8 @@ export interface UpdatesOptions {
   readonly maxArtifactBytes?: number;
   readonly timestampCacheMs?: number;
   readonly refreshIntervalMs?: number;
+  /** Where attached SBOMs go for parsing and matching (the vulnerability domain); none: stored only. */
+  readonly sbomImporter?: SbomImporter;
   /** Campaign evaluations run at most this often (0: synchronously on every report). */
   readonly campaignEvaluationIntervalMs?: number;
   /** TUF key type: ed25519 by default; ec-p256 for HSMs without EdDSA. */
@@ -66,7 +68,7 @@ export function createUpdates(o: UpdatesOptions): Updates {
   // This node's own changes show at once; other nodes' within the reader's cache time.
   const tuf = new TufRepository({ docs, keyStore: o.keyStore, artifacts, audit: o.audit, clock: o.clock, lifetimes: o.lifetimes, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
   const ceremony = new TufRootCeremony({ docs, keyStore: o.rootKeyStore ?? o.keyStore, audit: o.audit, clock: o.clock, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
-  const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes });
+  const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes, sbomImporter: o.sbomImporter });
   const campaigns = new CampaignService({ db: o.db, audit: o.audit, clock: o.clock, minEvaluationIntervalMs: o.campaignEvaluationIntervalMs });
   return {
     releases, campaigns, tuf, ceremony, reader, artifacts,

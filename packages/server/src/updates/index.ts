@@ -7,6 +7,7 @@ export type { UpdateTables } from './tables.ts';
 export type { ArtifactStore, StoredArtifact } from './artifact-store.ts';
 export { FileArtifactStore } from './file/file-artifact-store.ts';
 export { ReleaseService } from './release-service.ts';
+export type { SbomImporter } from './release-service.ts';
 export type { Release, ReleaseState, ReleaseAction } from './release.ts';
 export type { ModelCatalogue } from './model-catalogue.ts';
 export { TufRepository, MANIFEST_NAME } from './tuf/tuf-repository.ts';

@@ -21,6 +21,9 @@ export interface CreateReleaseInput {
   readonly actor: string;
 }
 
+/** Hands an SBOM to the vulnerability domain (VulnService.importSbom); throws a coded error when invalid. */
+export type SbomImporter = (opts: { model: string; firmwareVersion: string; text: string; actor: string; tenantId?: string }) => Promise<unknown>;
+
 export const DEFAULT_MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MAX_SBOM_BYTES = 16 * 1024 * 1024;
 
@@ -42,8 +45,10 @@ export class ReleaseService {
   readonly #clock: Clock;
   readonly maxArtifactBytes: number;
   readonly maxSbomBytes: number;
+  readonly #sbomImporter: SbomImporter | undefined;
 
-  constructor(opts: { db: Kysely<Database>; artifacts: ArtifactStore; models: ModelCatalogue; tuf: TufRepository; audit: AuditLog; clock?: Clock; maxArtifactBytes?: number; maxSbomBytes?: number }) {
+  constructor(opts: { db: Kysely<Database>; artifacts: ArtifactStore; models: ModelCatalogue; tuf: TufRepository; audit: AuditLog; clock?: Clock; maxArtifactBytes?: number; maxSbomBytes?: number; sbomImporter?: SbomImporter }) {
+    this.#sbomImporter = opts.sbomImporter;
     this.#db = opts.db;
     this.#artifacts = opts.artifacts;
     this.#models = opts.models;
@@ -93,12 +98,19 @@ export class ReleaseService {
     return this.get(id);
   }
 
-  /** Stores the SBOM file as-is (parsing and matching belong to the vulnerability domain). */
+  /**
+   * Stores the SBOM file as-is and, when an importer is wired, hands it to the vulnerability
+   * domain for every model of the release; an SBOM the importer refuses is not attached.
+   */
   async attachSbom(id: string, sbom: Readable | Buffer, fileName: string, actor: string): Promise<Release> {
     if (!FILE_NAME_RE.test(fileName)) throw invalid('sbomFileName', 'one path segment of A-Z a-z 0-9 . _ + -');
     const current = await this.get(id);
     if (current.state !== 'draft') throw new UpdateError('RELEASE_STATE_INVALID', `an SBOM can be attached only to a draft, not ${current.state}`, { details: { state: current.state } });
     const stored = await this.#artifacts.put(sbom, this.maxSbomBytes);
+    if (this.#sbomImporter) {
+      const text = await readAll(await this.#artifacts.open(stored.sha256));
+      for (const model of current.models) await this.#sbomImporter({ model, firmwareVersion: current.version, text, actor });
+    }
     await this.#db.updateTable('release').set({ sbom_sha256: stored.sha256, sbom_file_name: fileName }).where('id', '=', id).where('state', '=', 'draft').execute();
     await this.#audit.append({ actor, action: 'release.sbom-attached', target: `release:${id}`, details: { sha256: stored.sha256, length: stored.length } });
     return this.get(id);
@@ -163,4 +175,11 @@ export class ReleaseService {
     await this.#audit.append({ actor, action: 'release.downgrade-authorised', target: `release:${id}`, details: { deviceIds: ids, version: before.version } });
     return this.get(id);
   }
+}
+
+async function readAll(stream: Readable | undefined): Promise<string> {
+  if (!stream) throw new UpdateError('ARTIFACT_MISSING', 'the SBOM just stored is missing');
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts).toString('utf8');
 }
