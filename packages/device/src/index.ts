@@ -4,3 +4,6 @@ export type { QueuedMessage } from './queue/offline-queue.ts';
 export { DeviceAgent } from './mqtt/device-agent.ts';
 export type { DeviceAgentOptions, DeviceCredentials, Refusal } from './mqtt/device-agent.ts';
 export { backoffDelayMs } from './mqtt/backoff.ts';
+export { EstClient, EstClientError, newKeyAndCsr, msUntilExpiry } from './est/est-client.ts';
+export type { EnrolAuth } from './est/est-client.ts';
+export { renewIfDue } from './renewal.ts';
