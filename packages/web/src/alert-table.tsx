@@ -37,7 +37,7 @@ export function AlertTable(props: { alerts: readonly Alert[]; role: Role; onChan
 
 function describe(a: Alert): string {
   const d = a.details;
-  const text = [d.message, d.title, d.reason, d.metric, d.kind].find((v) => typeof v === 'string');
+  const text = [d.message, d.title, d.alarm, d.event, d.reason, d.metric, d.kind].find((v) => typeof v === 'string');
   const value = typeof d.value === 'number' ? ` = ${d.value}` : '';
   return `${typeof text === 'string' ? text : a.ruleId}${value}`;
 }

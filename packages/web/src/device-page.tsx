@@ -108,19 +108,40 @@ function RevokeForm(props: { serial: string; onDone: () => void }) {
   );
 }
 
+interface Exposure {
+  readonly firmwareVersion: string | null;
+  readonly vulnerabilities: ReadonlyArray<{ readonly vulnId: string; readonly status: string; readonly summary: string; readonly kev: boolean; readonly epss: number | null; readonly cvss31Vector: string | null; readonly analysis: { readonly status: string } | null }>;
+  readonly risk?: { readonly score: number; readonly band: string; readonly explanation?: readonly string[] };
+}
+
 function Vulnerabilities(props: { id: string }) {
-  const [data, setData] = useState<Record<string, unknown> | null>(null);
+  const [data, setData] = useState<Exposure | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => void api.vulnerabilities(props.id).then(setData, (e: unknown) => setError(errorText(e))), [props.id]);
+  useEffect(() => void api.vulnerabilities(props.id).then((r) => setData(r as unknown as Exposure), (e: unknown) => setError(errorText(e))), [props.id]);
   return (
     <section aria-labelledby="vulns-h"><h2 id="vulns-h">Vulnerabilities</h2>
       {error && <p role="alert" className="error">{error}</p>}
-      {data && <pre className="json">{JSON.stringify(data, null, 2).slice(0, 20_000)}</pre>}
+      {data && (
+        <>
+          <p>Firmware {data.firmwareVersion ?? 'unknown'}: {data.vulnerabilities.length} known {data.vulnerabilities.length === 1 ? 'vulnerability' : 'vulnerabilities'}{data.risk ? <>, risk <strong>{data.risk.score}</strong> ({data.risk.band})</> : null}.</p>
+          {data.vulnerabilities.length > 0 && (
+            <div className="table-wrap"><table>
+              <thead><tr><th scope="col">Id</th><th scope="col">Status</th><th scope="col">Exploited (KEV)</th><th scope="col">EPSS</th><th scope="col">VEX</th><th scope="col">Summary</th></tr></thead>
+              <tbody>{data.vulnerabilities.slice(0, 100).map((v) => (
+                <tr key={v.vulnId}><td>{v.vulnId}</td><td>{v.status}</td><td>{v.kev ? 'yes' : 'no'}</td><td>{v.epss === null ? '—' : v.epss.toFixed(3)}</td><td>{v.analysis?.status ?? '—'}</td><td>{v.summary}</td></tr>
+              ))}</tbody>
+            </table></div>
+          )}
+          {data.risk?.explanation && <details><summary>How the risk is computed</summary><ul>{data.risk.explanation.map((l) => <li key={l}>{l}</li>)}</ul></details>}
+        </>
+      )}
     </section>
   );
 }
 
 function expiry(notAfter: string): string {
+  // IEEE 802.1AR §8.5: an IDevID without a well-defined expiry carries notAfter 99991231235959Z.
+  if (notAfter.startsWith('9999-')) return 'no expiry (device lifetime)';
   const days = Math.floor((Date.parse(notAfter) - Date.now()) / 86_400_000);
   return `${new Date(notAfter).toLocaleDateString()} (${days < 0 ? 'expired' : `${days} days`})`;
 }
