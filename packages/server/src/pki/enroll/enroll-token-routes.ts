@@ -1,5 +1,5 @@
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
-import { actorOf } from '../../access/index.ts';
+import { actorOf, tenantOf } from '../../access/index.ts';
 import type { EnrollTokenService } from './enroll-token-service.ts';
 
 /**
@@ -23,7 +23,8 @@ export function enrollTokenRoutes(opts: { service: EnrollTokenService; guard: pr
       },
     }, async (request, reply) => {
       const p = request.principal!;
-      const scope = p.kind === 'token' ? { tenantId: p.tenantId, tenantKind: p.tenantKind } : { tenantId: p.tenantId, tenantKind: 'operator' as const };
+      // Tenant isolation: every principal kind (token, session user, system) carries its tenant.
+      const scope = tenantOf(p);
       const created = await opts.service.create({ deviceId: request.params.id, createdBy: actorOf(p), ttlHours: request.body?.ttlHours, tenantScope: scope });
       return reply.status(201).header('cache-control', 'no-store').send(created);
     });
