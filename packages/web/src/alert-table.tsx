@@ -26,7 +26,7 @@ export function AlertTable(props: { alerts: readonly Alert[]; role: Role; onChan
             <td>{new Date(a.raisedAt).toLocaleTimeString()}{a.repeatCount > 0 ? ` (×${a.repeatCount + 1})` : ''}</td>
             <td>{a.deviceId ? <Link to={`/devices/${encodeURIComponent(a.deviceId)}`}>{a.deviceId.slice(0, 8)}</Link> : '—'}</td>
             <td>{describe(a)}</td>
-            <td><span className={`badge alert-${a.state}`}>{a.state}</span>{a.acknowledgedBy ? ` by ${a.acknowledgedBy}` : ''}</td>
+            <td><span className={`badge alert-${a.state}`}>{a.state}</span>{a.acknowledgedBy ? <small className="by">by {a.acknowledgedBy}</small> : null}</td>
             <td>{a.state === 'raised' && can(props.role, 'alert:acknowledge') ? <button type="button" onClick={() => void ack(a)}>Acknowledge</button> : '—'}</td>
           </tr>
         ))}</tbody>
