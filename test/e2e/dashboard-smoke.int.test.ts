@@ -105,6 +105,8 @@ describe('web dashboard (Chromium against a real platform)', { timeout: 90_000 }
     const page = await ctx.newPage();
     await login(page, ADMIN);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' }).click();
+    await page.getByRole('link', { name: 'IC3-000042' }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'fleet-1280x800.png') });
     await page.getByRole('link', { name: 'IC3-000042' }).click();
     await page.getByRole('heading', { name: /InfuseCare-300/ }).waitFor();
     await page.locator('figure.chart svg').first().waitFor();
