@@ -107,6 +107,10 @@ describe('web dashboard (Chromium against a real platform)', { timeout: 90_000 }
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' }).click();
     await page.getByRole('link', { name: 'IC3-000042' }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'fleet-1280x800.png') });
+    // Filters go to the API (model is matched there): no match, then the model again.
+    await page.getByLabel('Model').fill('NoSuchModel');
+    await page.getByText('No devices match.').waitFor();
+    await page.getByLabel('Model').fill('InfuseCare-300');
     await page.getByRole('link', { name: 'IC3-000042' }).click();
     await page.getByRole('heading', { name: /InfuseCare-300/ }).waitFor();
     await page.locator('figure.chart svg').first().waitFor();

@@ -8,6 +8,7 @@ const STATES = ['', 'manufactured', 'provisioned', 'enrolled', 'active', 'quaran
 /** Devices by state and model, one page at a time from the API (cursor `after`), with online status. */
 export function FleetPage(props: { title: string; hint?: string }) {
   const [state, setState] = useState('');
+  const [modelInput, setModelInput] = useState('');
   const [model, setModel] = useState('');
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [devices, setDevices] = useState<Device[] | null>(null);
@@ -31,6 +32,11 @@ export function FleetPage(props: { title: string; hint?: string }) {
   }, [state, model, after]);
 
   const reset = () => setCursors([undefined]);
+  // Ask the API once typing pauses, not on every keystroke.
+  useEffect(() => {
+    const timer = setTimeout(() => { if (modelInput.trim() !== model) { setModel(modelInput.trim()); setCursors([undefined]); } }, 300);
+    return () => clearTimeout(timer);
+  }, [modelInput, model]);
   return (
     <section>
       <h1>{props.title}</h1>
@@ -39,7 +45,7 @@ export function FleetPage(props: { title: string; hint?: string }) {
         <label>State <select value={state} onChange={(e) => { setState(e.target.value); reset(); }}>
           {STATES.map((s) => <option key={s} value={s}>{s || 'any'}</option>)}
         </select></label>
-        <label>Model <input value={model} onChange={(e) => { setModel(e.target.value); reset(); }} placeholder="any" /></label>
+        <label>Model <input value={modelInput} onChange={(e) => setModelInput(e.target.value)} placeholder="any" /></label>
       </form>
       {error && <p role="alert" className="error">{error}</p>}
       {devices && (
