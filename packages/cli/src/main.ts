@@ -1,6 +1,7 @@
 import { isMedTrustError } from '@medtrust/core';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit-command.ts';
+import { registerBackup } from './commands/backup-command.ts';
 import { registerCert } from './commands/cert-command.ts';
 import { registerDemo } from './commands/demo-command.ts';
 import { registerEnrollToken } from './commands/enroll-token-command.ts';
@@ -46,6 +47,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerAdvisory(program, ctx);
   registerReport(program, ctx);
   registerCert(program, ctx);
+  registerBackup(program, ctx);
   try {
     await program.parseAsync([...argv]);
     return 0;

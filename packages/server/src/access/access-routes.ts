@@ -40,7 +40,7 @@ export function accessRoutes(opts: AccessRoutesOptions) {
     const { guards } = opts;
 
     app.post<{ Body: { kind: 'customer' | 'site'; name: string; parentId?: string; timeZone?: string } }>('/api/v1/tenants', {
-      preHandler: guards.tenantManage,
+      preValidation: guards.tenantManage,
       schema: {
         tags: ['access'], summary: 'Create a customer or site tenant (operator)', security,
         body: { type: 'object', additionalProperties: false, required: ['kind', 'name'], properties: { kind: { type: 'string', enum: ['customer', 'site'] }, name: { type: 'string', maxLength: 200 }, parentId: { type: 'string', maxLength: 64 }, timeZone: { type: 'string', maxLength: 64 } } },
@@ -53,7 +53,7 @@ export function accessRoutes(opts: AccessRoutesOptions) {
     });
 
     app.get('/api/v1/tenants', {
-      preHandler: guards.tenantManage,
+      preValidation: guards.tenantManage,
       schema: { tags: ['access'], summary: 'List tenants (operator)', security },
     }, async (request) => {
       if (tenantScopeOf(principal(request)) !== null) throw new CoreError('FORBIDDEN', 'tenants are managed by the operator');
@@ -61,7 +61,7 @@ export function accessRoutes(opts: AccessRoutesOptions) {
     });
 
     app.get<{ Params: { id: string } }>('/api/v1/tenants/:id', {
-      preHandler: guards.authenticated,
+      preValidation: guards.authenticated,
       schema: { tags: ['access'], summary: 'One tenant: your own, or any for the operator', security, params: idParams },
     }, async (request) => {
       const scope = tenantScopeOf(principal(request));
@@ -70,7 +70,7 @@ export function accessRoutes(opts: AccessRoutesOptions) {
     });
 
     app.post<{ Body: { email: string; role: string; tenantId?: string; password?: string } }>('/api/v1/users', {
-      preHandler: guards.userManage,
+      preValidation: guards.userManage,
       schema: {
         tags: ['access'], summary: 'Create a user in your tenant (operator: any tenant); a generated password is returned once', security,
         body: { type: 'object', additionalProperties: false, required: ['email', 'role'], properties: { email: { type: 'string', maxLength: 320 }, role: { type: 'string', maxLength: 40 }, tenantId: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 1024 } } },
@@ -83,17 +83,17 @@ export function accessRoutes(opts: AccessRoutesOptions) {
     });
 
     app.get('/api/v1/users', {
-      preHandler: guards.userManage,
+      preValidation: guards.userManage,
       schema: { tags: ['access'], summary: 'List users of your tenant (operator: all)', security },
     }, async (request) => ({ users: await opts.users.list(tenantScopeOf(principal(request))) }));
 
     app.get<{ Params: { id: string } }>('/api/v1/users/:id', {
-      preHandler: guards.userManage,
+      preValidation: guards.userManage,
       schema: { tags: ['access'], summary: 'One user of your tenant', security, params: idParams },
     }, async (request) => opts.users.get(request.params.id, tenantScopeOf(principal(request))));
 
     app.delete<{ Params: { id: string } }>('/api/v1/users/:id', {
-      preHandler: guards.userManage,
+      preValidation: guards.userManage,
       schema: { tags: ['access'], summary: 'Disable a user of your tenant and end their sessions', security, params: idParams },
     }, async (request, reply) => {
       const p = principal(request);
@@ -102,7 +102,7 @@ export function accessRoutes(opts: AccessRoutesOptions) {
     });
 
     app.post<{ Body: { role: string; name: string; ttlDays?: number; tenantId?: string } }>('/api/v1/tokens', {
-      preHandler: guards.tokenCreate,
+      preValidation: guards.tokenCreate,
       schema: {
         tags: ['access'], summary: 'Create an API token for a role in your tenant; the secret is returned once', security,
         body: { type: 'object', additionalProperties: false, required: ['role', 'name'], properties: { role: { type: 'string', maxLength: 40 }, name: { type: 'string', minLength: 1, maxLength: 100 }, ttlDays: { type: 'number', exclusiveMinimum: 0, maximum: 3650, default: 90 }, tenantId: { type: 'string', maxLength: 64 } } },
@@ -115,12 +115,12 @@ export function accessRoutes(opts: AccessRoutesOptions) {
     });
 
     app.get('/api/v1/tokens', {
-      preHandler: guards.tokenCreate,
+      preValidation: guards.tokenCreate,
       schema: { tags: ['access'], summary: 'List API tokens of your tenant (operator: all); secrets are never shown', security },
     }, async (request) => ({ tokens: await opts.tokens.list(tenantScopeOf(principal(request))) }));
 
     app.delete<{ Params: { id: string } }>('/api/v1/tokens/:id', {
-      preHandler: guards.tokenCreate,
+      preValidation: guards.tokenCreate,
       schema: { tags: ['access'], summary: 'Revoke an API token of your tenant', security, params: idParams },
     }, async (request, reply) => {
       const p = principal(request);

@@ -61,7 +61,7 @@ export function authRoutes(opts: AuthRoutesOptions) {
     });
 
     app.get('/api/v1/auth/me', {
-      preHandler: opts.authenticated,
+      preValidation: opts.authenticated,
       schema: { tags: ['access'], summary: 'Who is calling: principal kind, tenant and role', security: [{ bearerAuth: [] }] },
     }, async (request) => describe(request.principal as Principal));
   };

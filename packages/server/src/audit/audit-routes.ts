@@ -32,7 +32,7 @@ function requireOperator(p: Principal): void {
 export function auditRoutes(opts: { db: Kysely<Database>; checkpoints: CheckpointService; trustedKeys: () => Promise<KeyObject[]>; guard: preHandlerAsyncHookHandler }) {
   return async (app: FastifyInstance): Promise<void> => {
     app.get<{ Querystring: { target?: string; action?: string; since?: number; limit?: number } }>('/api/v1/audit', {
-      preHandler: opts.guard,
+      preValidation: opts.guard,
       schema: {
         tags: ['audit'], summary: 'Audit entries in seq order (a customer tenant sees only its own)', security,
         querystring: {
@@ -57,7 +57,7 @@ export function auditRoutes(opts: { db: Kysely<Database>; checkpoints: Checkpoin
     });
 
     app.get('/api/v1/audit/verify', {
-      preHandler: opts.guard,
+      preValidation: opts.guard,
       schema: { tags: ['audit'], summary: 'Verify the whole hash chain and every signed checkpoint (operator)', security },
     }, async (request) => {
       requireOperator(principal(request));
@@ -66,7 +66,7 @@ export function auditRoutes(opts: { db: Kysely<Database>; checkpoints: Checkpoin
     });
 
     app.get('/api/v1/audit/checkpoints/latest', {
-      preHandler: opts.guard,
+      preValidation: opts.guard,
       schema: { tags: ['audit'], summary: 'The latest signed Merkle checkpoint', security },
     }, async () => {
       const cp = await opts.checkpoints.latest();
@@ -75,7 +75,7 @@ export function auditRoutes(opts: { db: Kysely<Database>; checkpoints: Checkpoin
     });
 
     app.post('/api/v1/audit/checkpoints', {
-      preHandler: opts.guard,
+      preValidation: opts.guard,
       schema: { tags: ['audit'], summary: 'Sign a checkpoint over the log now (operator)', security },
     }, async (request, reply) => {
       requireOperator(principal(request));
@@ -85,7 +85,7 @@ export function auditRoutes(opts: { db: Kysely<Database>; checkpoints: Checkpoin
     });
 
     app.get<{ Params: { seq: number } }>('/api/v1/audit/:seq/proof', {
-      preHandler: opts.guard,
+      preValidation: opts.guard,
       schema: {
         tags: ['audit'], summary: 'RFC 9162 inclusion proof of one entry against the latest checkpoint', security,
         params: { type: 'object', properties: { seq: { type: 'integer', minimum: 1 } }, required: ['seq'] },

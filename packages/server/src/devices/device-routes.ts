@@ -18,7 +18,7 @@ function visible(d: Device, req: FastifyRequest): boolean {
 /** The device registry over REST: list, read, assign to a hospital, and lifecycle moves. */
 export function deviceRoutes(o: { tokens: TokenService; devices: DeviceRegistry; db: Kysely<Database> }) {
   return async (app: FastifyInstance): Promise<void> => {
-    const can = (p: Parameters<typeof requirePermission>[1]) => ({ preHandler: requirePermission(o.tokens, p) });
+    const can = (p: Parameters<typeof requirePermission>[1]) => ({ preValidation: requirePermission(o.tokens, p) });
     const tags = ['devices'];
     const load = async (req: FastifyRequest): Promise<Device> => {
       const d = await o.devices.find((req.params as { id: string }).id);

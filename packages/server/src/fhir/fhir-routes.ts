@@ -47,8 +47,8 @@ export function fhirRoutes(o: FhirRoutesOptions) {
         const message = error instanceof Error ? error.message : 'error';
         void reply.status(status).header('content-type', FHIR_JSON).send(outcome(status, status >= 500 ? 'internal error' : message, code));
       });
-      const phi = { preHandler: requirePermission(o.tokens, 'patient:read') };
-      const devicesRead = { preHandler: requirePermission(o.tokens, 'device:read') };
+      const phi = { preValidation: requirePermission(o.tokens, 'patient:read') };
+      const devicesRead = { preValidation: requirePermission(o.tokens, 'device:read') };
       const send = (reply: FastifyReply, body: unknown) => reply.header('content-type', FHIR_JSON).send(body);
 
       fhir.get('/metadata', { schema: { tags: ['fhir'], summary: 'CapabilityStatement' } }, async (_req, reply) => send(reply, {

@@ -11,12 +11,14 @@ import { EmbeddedBroker } from './broker/embedded/embedded-broker.ts';
 import { ExternalBroker } from './broker/external/external-broker.ts';
 import { type DeviceAdmission, DeviceAuthenticator } from './device-authenticator.ts';
 import type { DeviceDirectory } from './device-directory.ts';
-import { DeviceMessageIngest } from './device-message-ingest.ts';
+import { DeviceMessageIngest, type StoredListener } from './device-message-ingest.ts';
 import { GatewayMetrics } from './gateway-metrics.ts';
 import { enforceLiveRevocation } from './live-revocation.ts';
 import { TokenBuckets } from './token-bucket.ts';
 
 export interface DeviceGatewayOptions {
+  /** Told of every newly stored device message (alerts, clinical follow-up). */
+  readonly onStored?: StoredListener;
   readonly db: Kysely<Database>;
   readonly audit: AuditLog;
   readonly events: EventBus;
@@ -74,7 +76,7 @@ export class DeviceGateway {
     presence.start();
     const authenticator = new DeviceAuthenticator({ certificates: o.certificates, devices: o.devices, clock, ...(o.admission ? { admission: o.admission } : {}) });
     const buckets = new TokenBuckets({ ratePerS: o.rateLimit?.ratePerS ?? 50, burst: o.rateLimit?.burst ?? 500, clock });
-    const ingest = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets, metrics });
+    const ingest = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets, metrics, onStored: o.onStored });
     let broker: EmbeddedBroker | undefined;
     let stopRevocation = (): void => undefined;
     if (o.mqtt) {
@@ -86,7 +88,7 @@ export class DeviceGateway {
     if (o.external) {
       // The external broker already acknowledged the device: throttling here could only drop
       // data, so its ingest has no rate limit (the broker's own limits apply).
-      const unthrottled = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets: new TokenBuckets({ ratePerS: 1e9, burst: 1e9, clock }), metrics });
+      const unthrottled = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets: new TokenBuckets({ ratePerS: 1e9, burst: 1e9, clock }), metrics, onStored: o.onStored });
       external = new ExternalBroker({ url: o.external.url, consumers: o.external.consumers, authenticator, ingest: unthrottled, metrics, logger: o.logger });
       await external.start();
     }

@@ -1,8 +1,11 @@
 import { CoreError, type MedTrustError } from '@medtrust/core';
-import { type MessageValidator, type PresenceService, type TelemetryStore } from '../telemetry/index.ts';
+import { type DeviceMessage, type MessageValidator, type PresenceService, type TelemetryStore } from '../telemetry/index.ts';
 import type { DeviceSession } from './device-authenticator.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 import type { TokenBuckets } from './token-bucket.ts';
+
+/** Told of every newly stored message (not of duplicates or refusals); must not throw. */
+export type StoredListener = (m: { readonly deviceId: string; readonly tenantId: string; readonly receivedAtMs: number; readonly message: DeviceMessage }) => void;
 
 export type IngestResult =
   | { readonly kind: 'stored' | 'duplicate'; readonly messageId: string }
@@ -20,8 +23,10 @@ export class DeviceMessageIngest {
   readonly #buckets: TokenBuckets;
   readonly #maxRateWaitMs: number;
   readonly #metrics: GatewayMetrics;
+  readonly #onStored: StoredListener | undefined;
 
-  constructor(opts: { validator: MessageValidator; store: TelemetryStore; presence: PresenceService; buckets: TokenBuckets; metrics: GatewayMetrics; maxRateWaitMs?: number }) {
+  constructor(opts: { validator: MessageValidator; store: TelemetryStore; presence: PresenceService; buckets: TokenBuckets; metrics: GatewayMetrics; maxRateWaitMs?: number; onStored?: StoredListener }) {
+    this.#onStored = opts.onStored;
     this.#validator = opts.validator;
     this.#store = opts.store;
     this.#presence = opts.presence;
@@ -44,6 +49,9 @@ export class DeviceMessageIngest {
     if (!v.ok) return this.#refuse(transport, idOf(payload), v.error);
     const outcome = await this.#store.submit({ deviceId: session.deviceId, tenantId: session.tenantId, message: v.message, transport });
     this.#metrics.messages.inc({ transport, outcome });
+    // After the commit and without delaying the acknowledgement: alerts are computed from what
+    // was stored, on the message's own device time (late replays included).
+    if (outcome === 'stored' && this.#onStored) this.#onStored({ deviceId: session.deviceId, tenantId: session.tenantId, receivedAtMs: Date.now(), message: v.message });
     return { kind: outcome, messageId: v.message.id };
   }
 

@@ -14,6 +14,7 @@ import type { CertificateAuthorities, CertificateStore, Issuer } from '../pki/in
 import { deviceAccessOf, telemetryRoutes } from '../telemetry/index.ts';
 import type { DeviceAdmission } from './device-authenticator.ts';
 import { DeviceGateway } from './device-gateway.ts';
+import type { StoredListener } from './device-message-ingest.ts';
 import { deviceHttpsRoutes } from './device-https-routes.ts';
 import { RegistryDeviceDirectory } from './registry-device-directory.ts';
 
@@ -34,6 +35,7 @@ export interface PlatformGatewayDeps {
   readonly node: string;
   /** Connect-time policy check (the policy engine). */
   readonly admission?: DeviceAdmission;
+  readonly onStored?: StoredListener;
 }
 
 export interface PlatformGateway {
@@ -64,7 +66,7 @@ export async function startPlatformGateway(d: PlatformGatewayDeps): Promise<Plat
   }
   const gateway = await DeviceGateway.start({
     db: d.db, audit: d.audit, events: d.events, logger: d.logger, metrics: d.metrics, clock: d.clock, node: d.node,
-    certificates: d.certificates, devices: new RegistryDeviceDirectory(d.devices), mqtt, ...(d.admission ? { admission: d.admission } : {}),
+    certificates: d.certificates, devices: new RegistryDeviceDirectory(d.devices), mqtt, ...(d.admission ? { admission: d.admission } : {}), ...(d.onStored ? { onStored: d.onStored } : {}),
     ...(config.mqttUrl !== undefined ? { external: { url: config.mqttUrl } } : {}),
   });
   const apiRoutes = telemetryRoutes({

@@ -8,7 +8,7 @@ const idParam = { type: 'object', required: ['id'], properties: { id: { type: 's
 /** Patients (PHI: clinicians of the hospital only, every read audited) and device bindings. */
 export function patientRoutes(o: { tokens: TokenService; patients: PatientService }) {
   return async (app: FastifyInstance): Promise<void> => {
-    const can = (p: Parameters<typeof requirePermission>[1]) => ({ preHandler: requirePermission(o.tokens, p) });
+    const can = (p: Parameters<typeof requirePermission>[1]) => ({ preValidation: requirePermission(o.tokens, p) });
     const tenant = (req: FastifyRequest): string => tenantOf(req.principal!).tenantId;
     const actor = (req: FastifyRequest): string => actorOf(req.principal!);
     const tags = ['patients'];

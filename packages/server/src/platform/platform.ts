@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { accessRoutes, authRoutes, LoginRateLimiter, SessionService, TenantService, TokenService, UserService } from '../access/index.ts';
-import { AlertRuleStore, AlertService } from '../clinical/index.ts';
 import { type AuditLog, auditRoutes, CheckpointKeys, CheckpointService, DbAuditLog } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type SqlDialectName } from '../db/index.ts';
@@ -14,13 +13,14 @@ import { authenticateRequest, buildHttpApp, type HttpsListener, requirePermissio
 import { type PlatformGateway, startPlatformGateway } from '../gateway/index.ts';
 import { JobRunner } from '../jobs/index.ts';
 import { CaHierarchy, type CaSummary, CertificateQueries, certificateRoutes, CrlService, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, EstService, estRoutes, FactoryProvisioner, IssuanceService, type KeyStore, LazyKeyStore, OcspResponder, openKeyring, openKeyStore, openSecretStore, publicPkiRoutes, RevocationService, type SecretStore } from '../pki/index.ts';
-import { DeviceRegistry } from '../devices/index.ts';
+import { DeviceRegistry, deviceRoutes as deviceRegistryRoutes } from '../devices/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
 import { createPolicies, type Policies } from '../policy/index.ts';
 import { createUpdates, type Updates } from '../updates/index.ts';
 import { VulnService, vulnRoutes } from '../vulns/index.ts';
 import { ensureAdminToken } from './admin-token.ts';
+import { buildClinical, type ClinicalWiring } from './clinical-wiring.ts';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +29,8 @@ const AUDIT_CHECKPOINT_INTERVAL_MS = 10 * 60_000;
 
 /** Everything a command or route may use, built once per process. */
 export interface PlatformServices {
+  /** Alerts, webhooks, drug library, safe commands, patients and FHIR. */
+  readonly clinical: ClinicalWiring;
   readonly config: Config;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -123,10 +125,16 @@ export class Platform {
     const issuer = new IssuanceService({ db, dialect: handle.dialect, cas, devices, audit, events, publicUrl: config.publicUrl, ldevidValidityDays: config.ldevidValidityDays, clock });
     // Label 'audit-checkpoint' in the platform key store; opened on the first checkpoint.
     const auditKeys = new CheckpointKeys({ db, clock, keyStore: pkiKeyStore });
+    const tokens = new TokenService({ db, audit, clock });
+    const tenants = new TenantService({ db, clock, audit });
+    const secrets = openSecretStore(config, config.dataDir, { keyring });
+    const certificates = new DbCertificateStore({ db });
+    const revocation = new RevocationService({ db, audit, events, clock });
+    const clinical = buildClinical({ db, audit, events, clock, keyStore: pkiKeyStore, secrets, devices, tokens, metrics, publicUrl: config.publicUrl });
     const services: PlatformServices = {
-      config, logger, clock, db, dialect: handle.dialect, audit, events, metrics,
-      tenants: new TenantService({ db, clock, audit }),
-      tokens: new TokenService({ db, audit, clock }),
+      config, logger, clock, db, dialect: handle.dialect, audit, events, metrics, clinical,
+      tenants,
+      tokens,
       jobs: new JobRunner({ db, clock, holder: events.origin, logger }),
       enrollTokens: new EnrollTokenService({ db, audit, clock, ttlHours: config.enrollTokenTtlHours }),
       users: new UserService({ db, audit, clock }),
@@ -134,13 +142,13 @@ export class Platform {
       auditKeys,
       auditCheckpoints: new CheckpointService({ db, clock, signingKey: () => auditKeys.signer() }),
       keyStore: pkiKeyStore,
-      secrets: openSecretStore(config, config.dataDir, { keyring }),
+      secrets,
       cas,
-      certificates: new DbCertificateStore({ db }),
+      certificates,
       issuer,
       devices,
       provisioning: new FactoryProvisioner({ db, devices, issuer, audit, clock }),
-      revocation: new RevocationService({ db, audit, events, clock }),
+      revocation,
       certificateQueries: new CertificateQueries({ db }),
       crls: new CrlService({ db, cas, events, clock, logger, validityHours: config.crlValidityHours }),
       ocsp: new OcspResponder({ db, cas, events, clock, logger, metrics, cacheSeconds: config.ocspCacheSeconds }),
@@ -148,17 +156,15 @@ export class Platform {
       // CSAF documents name the operator (the manufacturer) with the public URL as namespace.
       vulns: new VulnService({ db, audit, clock, publisher: { name: 'MedTrust operator', namespace: config.publicUrl } }),
       updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519', sbomImporter: (o) => services.vulns.importSbom(o) }),
-      // Security alerts go through clinical AlertService (its own instance until clinical is wired here).
-      policies: createPolicies({
-        db, audit, events, clock, devices, certificates: new DbCertificateStore({ db }), revocation: new RevocationService({ db, audit, events, clock }),
-        alerts: new AlertService({ db, audit, events, clock, rules: new AlertRuleStore({ db, audit, clock }) }), operatorTenantId: () => new TenantService({ db, clock, audit }).ensureOperator(),
-      }),
+      // Security alerts of policies and anomaly detection go through the clinical AlertService.
+      policies: createPolicies({ db, audit, events, clock, devices, certificates, revocation, alerts: clinical.alerts, operatorTenantId: () => tenants.ensureOperator() }),
     };
     for (const job of services.updates.jobs) services.jobs.add(job);
     services.jobs.add(services.auditCheckpoints.job(AUDIT_CHECKPOINT_INTERVAL_MS));
     services.jobs.add(services.sessions.pruneJob(3_600_000));
     services.jobs.add(services.crls.job());
     for (const job of services.policies.jobs) services.jobs.add(job);
+    for (const job of clinical.jobs) services.jobs.add(job);
     return new Platform(services, handle);
   }
 
@@ -192,6 +198,8 @@ export class Platform {
       publicPkiRoutes({ crls: s.crls, ocsp: s.ocsp, cas: s.cas }),
       certificateRoutes({ tokens: s.tokens, queries: s.certificateQueries, revocation: s.revocation }),
       s.policies.routes((permission) => requirePermission(s.tokens, permission)),
+      deviceRegistryRoutes({ tokens: s.tokens, devices: s.devices, db: s.db }),
+      ...s.clinical.routes,
       // The web dashboard (packages/web/dist) at / and its client routes; a hint page when not built.
       staticWebRoutes(),
     ];
@@ -201,8 +209,18 @@ export class Platform {
     // Event-triggered policies run on every node that hears the event; decisions dedupe across nodes.
     s.policies.engine.listen(s.events);
     // Device gateway: embedded MQTT broker (unless MEDTRUST_MQTT_URL), telemetry queries, device HTTPS API.
-    this.#gateway = await startPlatformGateway({ ...s, node: s.events.origin, admission: s.policies.engine });
+    this.#gateway = await startPlatformGateway({
+      ...s, node: s.events.origin, admission: s.policies.engine,
+      onStored: (m) => void s.clinical.onStored(m).catch((e: unknown) => s.logger.error({ err: e, deviceId: m.deviceId }, 'alert evaluation failed')),
+    });
     routes.push(this.#gateway.apiRoutes);
+    const gateway = this.#gateway.gateway;
+    // Signed commands (and update notices) travel on the device's own topics, either broker.
+    s.clinical.bindDeviceSender(async (deviceId, suffix, payload) => {
+      const broker = gateway.broker ?? gateway.external;
+      if (!broker) throw new Error('no device broker');
+      await broker.publishToDevice(deviceId, suffix, payload);
+    });
     this.#http = await buildHttpApp({
       logger: s.logger, metrics: s.metrics, version: VERSION, routes,
       ready: async () => {

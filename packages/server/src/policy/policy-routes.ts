@@ -14,7 +14,7 @@ export interface PolicyRouteOptions {
   readonly decisions: DecisionStore;
   readonly engine: PolicyEngine;
   readonly parser: PolicyParser;
-  /** A preHandler that admits only principals holding the permission (sets request.principal). */
+  /** A preValidation hook that admits only principals holding the permission (sets request.principal). */
   readonly guard: (permission: Permission) => preHandlerAsyncHookHandler;
 }
 
@@ -35,12 +35,12 @@ export function policyRoutes(opts: PolicyRouteOptions): RouteModule {
   const parse = (document: unknown): PolicyDocument => (typeof document === 'string' ? parser.parseText(document) : parser.validate(document));
   return (app: FastifyInstance) => {
     app.get('/api/v1/policies', {
-      preHandler: opts.guard('policy:read'),
+      preValidation: opts.guard('policy:read'),
       schema: { tags: ['policy'], summary: 'Policies visible to the caller (latest version of each)', security: bearerSecurity },
     }, async (request) => ({ policies: await store.list(tenantScopeOf(principal(request))) }));
 
     app.post<{ Body: { document: unknown } }>('/api/v1/policies', {
-      preHandler: opts.guard('policy:manage'), bodyLimit: POLICY_BODY_LIMIT_BYTES,
+      preValidation: opts.guard('policy:manage'), bodyLimit: POLICY_BODY_LIMIT_BYTES,
       schema: { tags: ['policy'], summary: 'Save a policy (JSON object, or JSON/YAML text) as the next version of the caller tenant\'s policy of that name', security: bearerSecurity, body: documentBody },
     }, async (request, reply) => {
       const p = principal(request);
@@ -49,7 +49,7 @@ export function policyRoutes(opts: PolicyRouteOptions): RouteModule {
     });
 
     app.post<{ Body: { document: unknown } }>('/api/v1/policies/dry-run', {
-      preHandler: opts.guard('policy:read'), bodyLimit: POLICY_BODY_LIMIT_BYTES,
+      preValidation: opts.guard('policy:read'), bodyLimit: POLICY_BODY_LIMIT_BYTES,
       schema: { tags: ['policy'], summary: 'Which devices a policy would affect now and which actions would run; changes nothing', security: bearerSecurity, body: documentBody },
     }, async (request) => {
       const p = principal(request);
@@ -60,7 +60,7 @@ export function policyRoutes(opts: PolicyRouteOptions): RouteModule {
     });
 
     app.get<{ Params: { id: string } }>('/api/v1/policies/:id', {
-      preHandler: opts.guard('policy:read'),
+      preValidation: opts.guard('policy:read'),
       schema: { tags: ['policy'], summary: 'A policy with all its versions, newest first', security: bearerSecurity, params: idParams },
     }, async (request) => {
       const versions = await store.versions(tenantScopeOf(principal(request)), request.params.id);
@@ -68,7 +68,7 @@ export function policyRoutes(opts: PolicyRouteOptions): RouteModule {
     });
 
     app.put<{ Params: { id: string }; Body: { document: unknown } }>('/api/v1/policies/:id', {
-      preHandler: opts.guard('policy:manage'), bodyLimit: POLICY_BODY_LIMIT_BYTES,
+      preValidation: opts.guard('policy:manage'), bodyLimit: POLICY_BODY_LIMIT_BYTES,
       schema: { tags: ['policy'], summary: 'Save a new version of a policy (the name must stay the same)', security: bearerSecurity, params: idParams, body: documentBody },
     }, async (request) => {
       const p = principal(request);
@@ -79,7 +79,7 @@ export function policyRoutes(opts: PolicyRouteOptions): RouteModule {
     });
 
     app.delete<{ Params: { id: string } }>('/api/v1/policies/:id', {
-      preHandler: opts.guard('policy:manage'),
+      preValidation: opts.guard('policy:manage'),
       schema: { tags: ['policy'], summary: 'Disable a policy (saved as a new, disabled version; history is kept)', security: bearerSecurity, params: idParams },
     }, async (request) => {
       const p = principal(request);
@@ -87,7 +87,7 @@ export function policyRoutes(opts: PolicyRouteOptions): RouteModule {
     });
 
     app.get<{ Querystring: { device?: string; policy?: string; limit?: number } }>('/api/v1/policy-decisions', {
-      preHandler: opts.guard('policy:read'),
+      preValidation: opts.guard('policy:read'),
       schema: {
         tags: ['policy'], summary: 'Recorded decisions (rule fired, facts seen, why, actions), newest first', security: bearerSecurity,
         querystring: { type: 'object', additionalProperties: false, properties: { device: { type: 'string', maxLength: 64 }, policy: { type: 'string', maxLength: 64 }, limit: { type: 'integer' } } },

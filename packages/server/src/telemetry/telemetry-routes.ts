@@ -24,7 +24,7 @@ const NON_PHI_METRICS = new Set(['battery_pct']);
 export function telemetryRoutes(opts: TelemetryRouteOptions): RouteModule {
   return (app: FastifyInstance) => {
     app.get<{ Params: { id: string }; Querystring: { from?: number; to?: number; metric?: string; bucketMs?: number } }>('/api/v1/devices/:id/telemetry', {
-      preHandler: opts.readGuard,
+      preValidation: opts.readGuard,
       schema: {
         tags: ['telemetry'], summary: 'Time series of one metric (raw or downsampled avg/min/max per bucket), or the stored messages when no metric is given', security: bearerSecurity,
         params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } },
@@ -46,7 +46,7 @@ export function telemetryRoutes(opts: TelemetryRouteOptions): RouteModule {
     });
 
     app.get<{ Params: { id: string } }>('/api/v1/devices/:id/presence', {
-      preHandler: opts.presenceGuard,
+      preValidation: opts.presenceGuard,
       schema: { tags: ['telemetry'], summary: 'Online/late/offline, last seen, heartbeat interval and recent connections', security: bearerSecurity, params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } },
     }, async (request) => {
       const found = await opts.access(request, request.params.id);

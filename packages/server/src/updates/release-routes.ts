@@ -34,7 +34,7 @@ export function releaseRoutes(opts: { releases: ReleaseService; guards: { readon
       // Streamed, not buffered: the parser hands the request stream to the handler.
       scope.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
       scope.post<{ Querystring: { model: string | string[]; version: string; fileName: string; hwRev?: string | string[]; notes?: string } }>('/api/v1/releases', {
-        preHandler: guards.manage,
+        preValidation: guards.manage,
         schema: {
           tags: ['releases'], summary: 'Upload a firmware artifact as a draft release', security: bearerSecurity,
           querystring: { type: 'object', required: ['model', 'version', 'fileName'], properties: { model: { type: 'array', items: { type: 'string' } }, version: { type: 'string' }, fileName: { type: 'string' }, hwRev: { type: 'array', items: { type: 'string' } }, notes: { type: 'string' } } },
@@ -48,7 +48,7 @@ export function releaseRoutes(opts: { releases: ReleaseService; guards: { readon
         return reply.status(201).send(r);
       });
       scope.post<{ Params: { id: string }; Querystring: { fileName: string } }>('/api/v1/releases/:id/sbom', {
-        preHandler: guards.manage,
+        preValidation: guards.manage,
         schema: { tags: ['releases'], summary: 'Attach an SBOM file (stored as-is) to a draft release', security: bearerSecurity, querystring: { type: 'object', required: ['fileName'], properties: { fileName: { type: 'string' } } } },
       }, async (request) => {
         const { actor } = operatorOnly(request);
@@ -60,20 +60,20 @@ export function releaseRoutes(opts: { releases: ReleaseService; guards: { readon
 
     for (const action of ['approve', 'publish', 'withdraw'] as const satisfies readonly ReleaseAction[]) {
       app.post<{ Params: { id: string } }>(`/api/v1/releases/:id/${action}`, {
-        preHandler: guards.manage,
+        preValidation: guards.manage,
         schema: { tags: ['releases'], summary: `${action[0]!.toUpperCase()}${action.slice(1)} a release`, security: bearerSecurity },
       }, async (request) => releases.transition(request.params.id, action, operatorOnly(request).actor));
     }
     app.post<{ Params: { id: string }; Body: { deviceIds: string[] } }>('/api/v1/releases/:id/downgrade-authorisations', {
-      preHandler: guards.manage,
+      preValidation: guards.manage,
       schema: { tags: ['releases'], summary: 'Allow named devices to install this release as a downgrade (signed into TUF metadata)', security: bearerSecurity, body: { type: 'object', required: ['deviceIds'], additionalProperties: false, properties: { deviceIds: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1000 } } } },
     }, async (request) => releases.authoriseDowngrade(request.params.id, request.body.deviceIds, operatorOnly(request).actor));
     app.get<{ Querystring: { state?: (typeof STATES)[number]; model?: string } }>('/api/v1/releases', {
-      preHandler: guards.read,
+      preValidation: guards.read,
       schema: { tags: ['releases'], summary: 'List releases', security: bearerSecurity, querystring: { type: 'object', properties: { state: { type: 'string', enum: [...STATES] }, model: { type: 'string' } } } },
     }, async (request) => ({ releases: await releases.list(request.query) }));
     app.get<{ Params: { id: string } }>('/api/v1/releases/:id', {
-      preHandler: guards.read,
+      preValidation: guards.read,
       schema: { tags: ['releases'], summary: 'One release', security: bearerSecurity },
     }, async (request) => releases.get(request.params.id));
   };

@@ -9,7 +9,7 @@ import type { VulnService } from './vuln-service.ts';
 
 export interface VulnRouteOptions {
   readonly vulns: VulnService;
-  /** A preHandler that admits only principals holding the permission (sets request.principal). */
+  /** A preValidation hook that admits only principals holding the permission (sets request.principal). */
   readonly guard: (permission: Permission) => preHandlerAsyncHookHandler;
 }
 
@@ -34,7 +34,7 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
   const { vulns } = opts;
   return (app: FastifyInstance) => {
     app.post<{ Body: { model: string; firmwareVersion: string; document: unknown } }>('/api/v1/sboms', {
-      preHandler: opts.guard('sbom:manage'), bodyLimit: SBOM_BODY_LIMIT_BYTES,
+      preValidation: opts.guard('sbom:manage'), bodyLimit: SBOM_BODY_LIMIT_BYTES,
       schema: {
         tags: ['vulnerabilities'], summary: 'Import a CycloneDX 1.4-1.6 or SPDX 2.3 JSON SBOM for a model and firmware version (replaces the previous one)', security: bearerSecurity,
         body: { type: 'object', required: ['model', 'firmwareVersion', 'document'], additionalProperties: false, properties: { model: name, firmwareVersion: name, document: { type: ['object', 'string'] } } },
@@ -48,7 +48,7 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
     });
 
     app.get<{ Params: { model: string; version: string } }>('/api/v1/sboms/:model/:version', {
-      preHandler: opts.guard('vuln:read'),
+      preValidation: opts.guard('vuln:read'),
       schema: { tags: ['vulnerabilities'], summary: 'The SBOM of a firmware as CycloneDX 1.6 JSON', security: bearerSecurity, params: { type: 'object', required: ['model', 'version'], properties: { model: name, version: name } } },
     }, async (request, reply) => {
       const { model, version } = request.params;
@@ -57,7 +57,7 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
     });
 
     app.post<{ Body: { files: Array<{ name: string; content?: string; contentBase64?: string }> } }>('/api/v1/feeds/import', {
-      preHandler: opts.guard('vuln:manage'), bodyLimit: FEED_BODY_LIMIT_BYTES,
+      preValidation: opts.guard('vuln:manage'), bodyLimit: FEED_BODY_LIMIT_BYTES,
       schema: {
         tags: ['vulnerabilities'], summary: 'Import feed files (OSV JSON, NVD CVE API 2.0 JSON, CISA KEV JSON, EPSS CSV, zip of OSV records); bad records are counted and reported', security: bearerSecurity,
         body: {
@@ -75,7 +75,7 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
     });
 
     app.get<{ Querystring: { model?: string; version?: string } }>('/api/v1/vulnerabilities', {
-      preHandler: opts.guard('vuln:read'),
+      preValidation: opts.guard('vuln:read'),
       schema: { tags: ['vulnerabilities'], summary: 'Vulnerabilities of a firmware (model + version), or the fleet summary per firmware in the caller\'s scope', security: bearerSecurity, querystring: { type: 'object', additionalProperties: false, properties: { model: name, version: name } } },
     }, async (request) => {
       const { model, version } = request.query;
@@ -88,12 +88,12 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
     });
 
     app.get<{ Params: { id: string } }>('/api/v1/devices/:id/vulnerabilities', {
-      preHandler: opts.guard('vuln:read'),
+      preValidation: opts.guard('vuln:read'),
       schema: { tags: ['vulnerabilities'], summary: 'A device\'s vulnerabilities (its current firmware) and its risk score with the explanation', security: bearerSecurity, params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } },
     }, async (request) => vulns.deviceExposure(request.params.id, scopeOf(principal(request))));
 
     app.put<{ Body: { model: string; firmwareVersion: string; vulnId: string; status: string; justification?: string; detail?: string } }>('/api/v1/vex', {
-      preHandler: opts.guard('vuln:manage'),
+      preValidation: opts.guard('vuln:manage'),
       schema: {
         tags: ['vulnerabilities'], summary: 'Record the manufacturer\'s analysis of a vulnerability in a firmware (not_affected needs a justification)', security: bearerSecurity,
         body: { type: 'object', required: ['model', 'firmwareVersion', 'vulnId', 'status'], additionalProperties: false, properties: { model: name, firmwareVersion: name, vulnId: name, status: { type: 'string' }, justification: { type: 'string' }, detail: { type: 'string', maxLength: 4000 } } },
@@ -101,7 +101,7 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
     }, async (request) => vulns.vex.record(request.body, actorOf(principal(request))));
 
     app.get<{ Params: { model: string }; Querystring: { format?: 'cyclonedx' | 'csaf' } }>('/api/v1/vex/:model', {
-      preHandler: opts.guard('vuln:read'),
+      preValidation: opts.guard('vuln:read'),
       schema: { tags: ['vulnerabilities'], summary: 'VEX of a model as CycloneDX 1.6 (default) or CSAF 2.0 csaf_vex', security: bearerSecurity, params: { type: 'object', required: ['model'], properties: { model: name } }, querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['cyclonedx', 'csaf'] } } } },
     }, async (request, reply) => {
       if (request.query.format === 'csaf') return reply.header('content-type', 'application/json').send(await vulns.vex.exportCsaf(request.params.model));
@@ -109,12 +109,12 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
     });
 
     app.post<{ Params: { id: string } }>('/api/v1/vulnerabilities/:id/advisory', {
-      preHandler: opts.guard('vuln:manage'),
+      preValidation: opts.guard('vuln:manage'),
       schema: { tags: ['vulnerabilities'], summary: 'Create the CSAF 2.0 security advisory of a vulnerability (validated); returns it with the tenants to notify', security: bearerSecurity, params: { type: 'object', required: ['id'], properties: { id: name } } },
     }, async (request) => vulns.vex.createAdvisory(request.params.id, actorOf(principal(request))));
 
     app.put<{ Params: { model: string }; Body: { criticality: string; exposure: string; endOfSupport?: string } }>('/api/v1/device-models/:model/risk-profile', {
-      preHandler: opts.guard('vuln:manage'),
+      preValidation: opts.guard('vuln:manage'),
       schema: {
         tags: ['vulnerabilities'], summary: 'Set a model\'s clinical criticality, exposure and end of support (risk inputs)', security: bearerSecurity,
         params: { type: 'object', required: ['model'], properties: { model: name } },

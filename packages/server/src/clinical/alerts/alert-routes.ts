@@ -30,7 +30,7 @@ const ruleBody = {
 /** REST for alert rules, alerts (acknowledge, resolve), the SSE live stream, and webhooks. */
 export function alertRoutes(o: AlertRoutesOptions) {
   return async (app: FastifyInstance): Promise<void> => {
-    const can = (p: Parameters<typeof requirePermission>[1]) => ({ preHandler: requirePermission(o.tokens, p) });
+    const can = (p: Parameters<typeof requirePermission>[1]) => ({ preValidation: requirePermission(o.tokens, p) });
     const scope = (req: FastifyRequest): string | null => tenantScopeOf(req.principal!);
     const actor = (req: FastifyRequest): string => actorOf(req.principal!);
     const tags = ['alerts'];

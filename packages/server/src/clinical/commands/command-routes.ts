@@ -25,7 +25,7 @@ const commandSchema = {
 /** Drug library import and safe infusion commands (request, second approval, history). */
 export function commandRoutes(o: CommandRoutesOptions) {
   return async (app: FastifyInstance): Promise<void> => {
-    const can = (p: Parameters<typeof requirePermission>[1]) => ({ preHandler: requirePermission(o.tokens, p) });
+    const can = (p: Parameters<typeof requirePermission>[1]) => ({ preValidation: requirePermission(o.tokens, p) });
     const scope = (req: FastifyRequest): string | null => tenantScopeOf(req.principal!);
     const tags = ['commands'];
     app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 2 * 1024 * 1024 }, (_req, body, done) => done(null, body));

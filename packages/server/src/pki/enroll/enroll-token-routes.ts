@@ -10,7 +10,7 @@ import type { EnrollTokenService } from './enroll-token-service.ts';
 export function enrollTokenRoutes(opts: { service: EnrollTokenService; guard: preHandlerAsyncHookHandler }) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Params: { id: string }; Body: { ttlHours?: number } | undefined }>('/api/v1/devices/:id/enroll-tokens', {
-      preHandler: opts.guard,
+      preValidation: opts.guard,
       schema: {
         tags: ['pki'],
         summary: 'Create a one-time EST enrolment secret for a device (shown once)',

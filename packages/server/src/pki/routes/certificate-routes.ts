@@ -50,7 +50,7 @@ export function certificateRoutes(deps: CertificateRouteDeps): RouteModule {
     const revoke = requirePermission(deps.tokens, 'certificate:revoke');
 
     app.get<{ Querystring: { deviceId?: string; status?: 'valid' | 'revoked' | 'superseded'; limit?: number } }>('/api/v1/certificates', {
-      preHandler: read,
+      preValidation: read,
       schema: {
         tags: ['certificates'], summary: 'List certificates, newest first (certificate:read)', security: bearerSecurity,
         querystring: { type: 'object', additionalProperties: false, properties: { deviceId: { type: 'string', maxLength: 64 }, status: { type: 'string', enum: ['valid', 'revoked', 'superseded'] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
@@ -59,7 +59,7 @@ export function certificateRoutes(deps: CertificateRouteDeps): RouteModule {
     }, async (req) => ({ certificates: await deps.queries.list(req.query, scopeOf(principalOf(req))) }));
 
     app.get<{ Params: { serial: string } }>('/api/v1/certificates/:serial', {
-      preHandler: read,
+      preValidation: read,
       schema: {
         tags: ['certificates'], summary: 'One certificate with its PEM (certificate:read); another tenant\'s is 404', security: bearerSecurity, params: serialParams,
         response: { 200: { ...certificateSchema, properties: { ...certificateSchema.properties, pem: { type: 'string' } } } },
@@ -67,7 +67,7 @@ export function certificateRoutes(deps: CertificateRouteDeps): RouteModule {
     }, async (req) => deps.queries.get(req.params.serial, scopeOf(principalOf(req))));
 
     app.post<{ Params: { serial: string }; Body: { reason: string } }>('/api/v1/certificates/:serial/revoke', {
-      preHandler: revoke,
+      preValidation: revoke,
       schema: {
         tags: ['certificates'], summary: 'Revoke a certificate for an RFC 5280 reason (certificate:revoke)', security: bearerSecurity, params: serialParams,
         // The reason is checked by the service (REVOCATION_REASON_INVALID), the enum documents it.

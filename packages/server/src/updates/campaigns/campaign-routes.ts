@@ -8,7 +8,7 @@ export function campaignRoutes(opts: { campaigns: CampaignService; guards: { rea
   const { campaigns, guards } = opts;
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Body: Omit<CreateCampaignInput, 'actor'> }>('/api/v1/campaigns', {
-      preHandler: guards.manage,
+      preValidation: guards.manage,
       schema: {
         tags: ['campaigns'], summary: 'Start a phased rollout of a published release', security: bearerSecurity,
         body: {
@@ -23,10 +23,10 @@ export function campaignRoutes(opts: { campaigns: CampaignService; guards: { rea
       },
     }, async (request, reply) => reply.status(201).send(await campaigns.create({ ...request.body, actor: actorOf(request.principal!) })));
     app.get<{ Params: { id: string } }>('/api/v1/campaigns/:id', {
-      preHandler: guards.read, schema: { tags: ['campaigns'], summary: 'A campaign with per-status device counts', security: bearerSecurity },
+      preValidation: guards.read, schema: { tags: ['campaigns'], summary: 'A campaign with per-status device counts', security: bearerSecurity },
     }, async (request) => campaigns.get(request.params.id));
     app.post<{ Params: { id: string } }>('/api/v1/campaigns/:id/resume', {
-      preHandler: guards.manage, schema: { tags: ['campaigns'], summary: 'Resume a paused campaign', security: bearerSecurity },
+      preValidation: guards.manage, schema: { tags: ['campaigns'], summary: 'Resume a paused campaign', security: bearerSecurity },
     }, async (request) => campaigns.resume(request.params.id, actorOf(request.principal!)));
   };
 }
