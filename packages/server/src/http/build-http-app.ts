@@ -30,7 +30,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     ...(opts.https ? { https: opts.https } : {}),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, allowUnionTypes: true } },
   } as FastifyServerOptions) as unknown as FastifyInstance;
   app.decorateRequest('principal', undefined);
   app.setErrorHandler(handleError);

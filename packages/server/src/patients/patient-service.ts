@@ -128,6 +128,7 @@ export class PatientService {
 
   /** A patient's bindings overlapping [fromMs, toMs]: where to look for their observations. */
   async bindingsOf(tenantScope: string | null, patientId: string, fromMs = 0, toMs = Number.MAX_SAFE_INTEGER): Promise<Binding[]> {
+    if (!(await this.exists(tenantScope, patientId))) throw new PatientError('PATIENT_NOT_FOUND', `no patient ${patientId}`);
     let q = this.#db.selectFrom('patient_binding').selectAll().where('patient_id', '=', patientId).where('from_ms', '<=', toMs)
       .where((eb) => eb.or([eb('to_ms', 'is', null), eb('to_ms', '>', fromMs)])).orderBy('from_ms');
     if (tenantScope !== null) q = q.where('tenant_id', '=', tenantScope);

@@ -26,6 +26,10 @@ const commandSchema = {
 export function commandRoutes(o: CommandRoutesOptions) {
   return async (app: FastifyInstance): Promise<void> => {
     const can = (p: Parameters<typeof requirePermission>[1]) => ({ preValidation: requirePermission(o.tokens, p) });
+    // Tenant isolation before validation: another tenant's device is 404 whatever the body says.
+    const onDevice = (p: Parameters<typeof requirePermission>[1]) => ({
+      preValidation: [requirePermission(o.tokens, p), async (req: FastifyRequest) => o.commands.assertDeviceVisible(scope(req), (req.params as { id: string }).id)],
+    });
     const scope = (req: FastifyRequest): string | null => tenantScopeOf(req.principal!);
     const tags = ['commands'];
     app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 2 * 1024 * 1024 }, (_req, body, done) => done(null, body));
@@ -45,7 +49,7 @@ export function commandRoutes(o: CommandRoutesOptions) {
     });
 
     app.post('/api/v1/devices/:id/commands', {
-      ...can('command:request'),
+      ...onDevice('command:request'),
       schema: {
         tags, summary: 'Request an infusion command; checked against the drug library (409 with the code when an override, confirmation or second approval is needed)', security: bearerSecurity, params: idParam,
         body: { type: 'object', required: ['careArea', 'command'], additionalProperties: false, properties: { careArea: { type: 'string', maxLength: 100 }, command: commandSchema, overrideReason: { type: 'string', maxLength: 500 }, confirmRateJump: { type: 'boolean' } } },
@@ -55,7 +59,7 @@ export function commandRoutes(o: CommandRoutesOptions) {
       const v = await o.commands.request({ tenantScope: scope(req), actor: actorOf(req.principal!), deviceId: (req.params as { id: string }).id, careArea: b.careArea, command: b.command, overrideReason: b.overrideReason, confirmRateJump: b.confirmRateJump });
       return reply.status(v.status === 'pending-approval' ? 202 : 201).send(v);
     });
-    app.get('/api/v1/devices/:id/commands', { ...can('command:read'), schema: { tags, summary: 'Commands sent to a device, newest first', security: bearerSecurity, params: idParam } }, async (req) =>
+    app.get('/api/v1/devices/:id/commands', { ...onDevice('command:read'), schema: { tags, summary: 'Commands sent to a device, newest first', security: bearerSecurity, params: idParam } }, async (req) =>
       ({ commands: await o.commands.list(scope(req), (req.params as { id: string }).id) }));
     app.get('/api/v1/commands/:id', { ...can('command:read'), schema: { tags, summary: 'One command', security: bearerSecurity, params: idParam } }, async (req) => o.commands.get(scope(req), (req.params as { id: string }).id));
     app.post('/api/v1/commands/:id/approve', { ...can('command:approve'), schema: { tags, summary: 'Second clinician approves a held high-alert command', security: bearerSecurity, params: idParam } }, async (req) =>

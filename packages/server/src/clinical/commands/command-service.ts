@@ -142,11 +142,18 @@ export class CommandService {
     await this.#audit.append({ actor: `device:${deviceId}`, action: accepted ? 'command.acknowledged' : 'command.rejected-by-device', target: `command:${row.id}`, tenantId: row.tenant_id, outcome: accepted ? 'success' : 'failure', details: { result: ack.result } });
   }
 
+  /** COMMAND_NOT_FOUND unless the device exists in the caller's tenant (checked before anything else). */
+  async assertDeviceVisible(tenantScope: string | null, deviceId: string): Promise<void> {
+    const device = await this.#devices.device(deviceId);
+    if (!device || (tenantScope !== null && device.tenantId !== tenantScope)) throw new ClinicalError('COMMAND_NOT_FOUND', `no device ${deviceId} in your tenant`);
+  }
+
   async get(tenantScope: string | null, id: string): Promise<CommandView> {
     return view(await this.#row(tenantScope, id));
   }
 
   async list(tenantScope: string | null, deviceId: string, limit = 50): Promise<CommandView[]> {
+    await this.assertDeviceVisible(tenantScope, deviceId);
     let q = this.#db.selectFrom('device_command').selectAll().where('device_id', '=', deviceId).orderBy('created_at', 'desc').limit(Math.min(limit, 200));
     if (tenantScope !== null) q = q.where('tenant_id', '=', tenantScope);
     return (await q.execute()).map(view);
