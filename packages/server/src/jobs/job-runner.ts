@@ -21,6 +21,8 @@ export class JobRunner {
   readonly #jobs: Job[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #running = new Set<string>();
+  readonly #inFlight = new Set<Promise<boolean>>();
+  #stopped = false;
 
   constructor(opts: { db: Kysely<Database>; clock?: Clock; holder: string; logger: Logger }) {
     this.#db = opts.db;
@@ -34,25 +36,34 @@ export class JobRunner {
   }
 
   start(): void {
+    this.#stopped = false;
     for (const job of this.#jobs) {
-      const t = setInterval(() => void this.runOnce(job.name), job.intervalMs);
+      const t = setInterval(() => {
+        const run = this.runOnce(job.name);
+        this.#inFlight.add(run);
+        void run.finally(() => this.#inFlight.delete(run));
+      }, job.intervalMs);
       t.unref();
       this.#timers.push(t);
     }
   }
 
-  stop(): void {
+  /** Stops the timers and waits for runs in flight, so nothing touches the database after. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers.length = 0;
+    await Promise.allSettled([...this.#inFlight]);
   }
 
   /** Runs a job now if this node wins its lease; returns whether it ran. */
   async runOnce(name: string): Promise<boolean> {
     const job = this.#jobs.find((j) => j.name === name);
-    if (!job || this.#running.has(name)) return false;
-    if (!(await this.#acquire(job))) return false;
+    if (!job || this.#running.has(name) || this.#stopped) return false;
     this.#running.add(name);
     try {
+      // Inside the try: a failed lease query (database restarting or closed) is logged, not thrown.
+      if (!(await this.#acquire(job))) return false;
       await job.run();
       await this.#db.updateTable('job_lease').set({ last_run_at: this.#clock.nowMs() }).where('name', '=', name).execute();
       return true;

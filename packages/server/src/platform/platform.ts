@@ -247,7 +247,7 @@ export class Platform {
   }
 
   async stop(): Promise<void> {
-    this.services.jobs.stop();
+    await this.services.jobs.stop();
     this.services.events.stop();
     // The broker first: no PUBACK after this, and pending telemetry commits drain.
     await this.#gateway?.stop();
