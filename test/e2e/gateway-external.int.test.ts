@@ -65,7 +65,7 @@ describe('external mode with a real Mosquitto', () => {
   const devs: Dev[] = [];
 
   const pub = (d: Dev, topic: string, msg: string): Promise<number> => new Promise((resolve) => {
-    execFile('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(devicePort), '--cafile', caFile, '--cert', d.certFile, '--key', d.keyFile, '-i', d.id, '-q', '1', '-t', topic, '-m', msg, '-V', 'mqttv5'], (err) => resolve(err ? 1 : 0));
+    execFile('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(devicePort), '--cafile', caFile, '--cert', d.certFile, '--key', d.keyFile, '-i', d.id, '-q', '1', '-t', topic, '-m', msg, '-V', 'mqttv5'], { timeout: 15_000 }, (err) => resolve(err ? 1 : 0));
   });
   const stored = async (deviceId: string): Promise<string[]> => (await platform.services.db.selectFrom('telemetry_message').select('message_id').where('device_id', '=', deviceId).orderBy('seq').execute()).map((r) => r.message_id);
   const eventually = async (f: () => Promise<boolean>, ms = 5000): Promise<boolean> => {
