@@ -10,3 +10,4 @@ export { stableJson } from './json/stable-json.ts';
 export * from './der/index.ts';
 export { commandErrors, CommandError, commandKeyId, signCommand, verifySignedCommand, MemoryNonceRegistry, assertWithinCarriedLimits } from './commands/signed-command.ts';
 export type { CommandErrorCode, CommandEnvelope, SignedCommand, NonceRegistry } from './commands/signed-command.ts';
+export { sealAes256Gcm, openAes256Gcm } from './crypto/aead.ts';

@@ -1,5 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { type Clock, systemClock } from '@medtrust/core';
+import { type Clock, openAes256Gcm, sealAes256Gcm, systemClock } from '@medtrust/core';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/index.ts';
 import type { Database } from '../db/index.ts';
@@ -127,18 +126,11 @@ export class FhirPushService {
   }
 
   async #seal(tenantId: string, value: string): Promise<Buffer> {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', await this.#o.secretKey(), iv);
-    c.setAAD(Buffer.from(`fhir-endpoint:${tenantId}`));
-    const ct = Buffer.concat([c.update(value, 'utf8'), c.final()]);
-    return Buffer.concat([iv, c.getAuthTag(), ct]);
+    return sealAes256Gcm(await this.#o.secretKey(), value, `fhir-endpoint:${tenantId}`);
   }
 
   async #open(tenantId: string, sealed: Buffer): Promise<string> {
-    const d = createDecipheriv('aes-256-gcm', await this.#o.secretKey(), sealed.subarray(0, 12));
-    d.setAAD(Buffer.from(`fhir-endpoint:${tenantId}`));
-    d.setAuthTag(sealed.subarray(12, 28));
-    return Buffer.concat([d.update(sealed.subarray(28)), d.final()]).toString('utf8');
+    return openAes256Gcm(await this.#o.secretKey(), sealed, `fhir-endpoint:${tenantId}`).toString('utf8');
   }
 }
 

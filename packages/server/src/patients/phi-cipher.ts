@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { openAes256Gcm, sealAes256Gcm } from '@medtrust/core';
 import { PatientError } from './errors.ts';
 
 /**
@@ -16,19 +17,12 @@ export class PhiCipher {
   }
 
   seal(rowId: string, field: string, value: string): Buffer {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.#key, iv);
-    c.setAAD(Buffer.from(`${rowId}\u0000${field}`));
-    const ct = Buffer.concat([c.update(value, 'utf8'), c.final()]);
-    return Buffer.concat([iv, c.getAuthTag(), ct]);
+    return sealAes256Gcm(this.#key, value, `${rowId}\u0000${field}`);
   }
 
   open(rowId: string, field: string, sealed: Buffer): string {
     try {
-      const d = createDecipheriv('aes-256-gcm', this.#key, sealed.subarray(0, 12));
-      d.setAAD(Buffer.from(`${rowId}\u0000${field}`));
-      d.setAuthTag(sealed.subarray(12, 28));
-      return Buffer.concat([d.update(sealed.subarray(28)), d.final()]).toString('utf8');
+      return openAes256Gcm(this.#key, sealed, `${rowId}\u0000${field}`).toString('utf8');
     } catch (cause) {
       throw new PatientError('PHI_KEY_UNAVAILABLE', 'a sealed patient field does not open with this key', { cause });
     }

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { type Clock, newId, systemClock } from '@medtrust/core';
+import { createHmac, randomBytes } from 'node:crypto';
+import { type Clock, newId, openAes256Gcm, sealAes256Gcm, systemClock } from '@medtrust/core';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../../audit/index.ts';
 import type { Database } from '../../db/index.ts';
@@ -52,12 +52,8 @@ export class WebhookService {
     if (!(u.protocol === 'https:' || (u.protocol === 'http:' && local))) throw new ClinicalError('WEBHOOK_URL_INVALID', 'webhooks must use https (http only to localhost)');
     const id = newId('whk');
     const secret = randomBytes(32).toString('base64url');
-    const key = await this.#o.secretKey();
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', key, iv);
-    c.setAAD(Buffer.from(id));
-    const ct = Buffer.concat([c.update(secret, 'utf8'), c.final()]);
-    await this.#o.db.insertInto('webhook_endpoint').values({ id, tenant_id: tenantId, url: u.toString(), secret_enc: Buffer.concat([iv, c.getAuthTag(), ct]), enabled: 1, created_at: this.#clock.nowMs() }).execute();
+    const secretEnc = sealAes256Gcm(await this.#o.secretKey(), secret, id);
+    await this.#o.db.insertInto('webhook_endpoint').values({ id, tenant_id: tenantId, url: u.toString(), secret_enc: secretEnc, enabled: 1, created_at: this.#clock.nowMs() }).execute();
     await this.#o.audit.append({ actor, action: 'webhook.created', target: `webhook:${id}`, tenantId, details: { url: u.origin } });
     return { id, secret };
   }
@@ -151,10 +147,6 @@ export class WebhookService {
   }
 
   async #secretOf(endpointId: string, enc: Buffer): Promise<string> {
-    const key = await this.#o.secretKey();
-    const d = createDecipheriv('aes-256-gcm', key, enc.subarray(0, 12));
-    d.setAAD(Buffer.from(endpointId));
-    d.setAuthTag(enc.subarray(12, 28));
-    return Buffer.concat([d.update(enc.subarray(28)), d.final()]).toString('utf8');
+    return openAes256Gcm(await this.#o.secretKey(), enc, endpointId).toString('utf8');
   }
 }
