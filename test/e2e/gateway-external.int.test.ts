@@ -147,7 +147,7 @@ describe('external mode with a real Mosquitto', () => {
     const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(devicePort), '--cafile', caFile, '--cert', devs[1]!.certFile, '--key', devs[1]!.keyFile, '-i', `${devs[1]!.id}-sub`, '-t', `devices/${devs[1]!.id}/errors`, '-C', '1', '-W', '8', '-V', 'mqttv5']);
     let out = '';
     sub.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    const exited = new Promise((r) => sub.on('exit', r));
+    const exited = new Promise((r) => sub.on('close', r));
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(await pub(devs[1]!, `devices/${devs[1]!.id}/telemetry`, vitals('rev-1')), 0);
     await exited;
@@ -160,7 +160,7 @@ describe('external mode with a real Mosquitto', () => {
     const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(devicePort), '--cafile', caFile, '--cert', d.certFile, '--key', d.keyFile, '-i', `${d.id}-sub`, '-t', `devices/${d.id}/errors`, '-C', '1', '-W', '8', '-V', 'mqttv5']);
     let out = '';
     sub.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    const exited = new Promise((r) => sub.on('exit', r));
+    const exited = new Promise((r) => sub.on('close', r));
     await new Promise((r) => setTimeout(r, 400));
     await pub(d, `devices/${d.id}/telemetry`, '{"v":1');
     await exited;

@@ -85,7 +85,7 @@ for (const dialect of TEST_DIALECTS) {
       const sub = spawn('mosquitto_sub', [...tls(devB, 'dev_b-sub'), '-t', 'devices/dev_b/errors', '-q', '1', '-C', '2', '-W', '10']);
       let out = '';
       sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<number | null>((r) => sub.on('exit', r));
+      const exited = new Promise<number | null>((r) => sub.on('close', r));
       await new Promise((r) => setTimeout(r, 500));
       // Refused messages are acknowledged (the device must not resend them forever).
       assert.equal((await pub(devB, 'devices/dev_b/telemetry', '{not json')).code, 0);
