@@ -11,7 +11,9 @@ export type PlatformEvent =
   /** A policy asks for attention on a device (certificate renewal, unexpected network...). */
   | { readonly kind: 'policy.notify'; readonly topic: string; readonly deviceId: string; readonly tenantId: string; readonly policyId: string; readonly flag: string | null }
   /** A policy requires the device to update (updates/ campaigns may act on it). */
-  | { readonly kind: 'policy.force-update'; readonly deviceId: string; readonly tenantId: string; readonly policyId: string };
+  | { readonly kind: 'policy.force-update'; readonly deviceId: string; readonly tenantId: string; readonly policyId: string }
+  /** A platform node stopped heartbeating; the devices it held were marked offline. */
+  | { readonly kind: 'presence.node-lost'; readonly node: string; readonly devices: number };
 
 export type PlatformEventKind = PlatformEvent['kind'];
 export type EventOf<K extends PlatformEventKind> = Extract<PlatformEvent, { kind: K }>;

@@ -73,6 +73,8 @@ export class DeviceGateway {
     const presence = new PresenceService({ db: o.db, clock, node: o.node });
     // Connections this node held before a crash are over; say so in the history.
     await presence.closeAllOfNode('node-restarted');
+    // Heartbeat before the first connection: the cluster's stale-node job spares this node's devices.
+    await presence.heartbeat();
     presence.start();
     const authenticator = new DeviceAuthenticator({ certificates: o.certificates, devices: o.devices, clock, ...(o.admission ? { admission: o.admission } : {}) });
     const buckets = new TokenBuckets({ ratePerS: o.rateLimit?.ratePerS ?? 50, burst: o.rateLimit?.burst ?? 500, clock });

@@ -18,6 +18,7 @@ import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
 import { createPolicies, type Policies } from '../policy/index.ts';
 import { createUpdates, type Updates } from '../updates/index.ts';
+import { StaleNodeReaper } from '../telemetry/index.ts';
 import { VulnService, vulnRoutes } from '../vulns/index.ts';
 import { ensureAdminToken } from './admin-token.ts';
 import { buildClinical, type ClinicalWiring } from './clinical-wiring.ts';
@@ -165,6 +166,8 @@ export class Platform {
     services.jobs.add(services.crls.job());
     for (const job of services.policies.jobs) services.jobs.add(job);
     for (const job of clinical.jobs) services.jobs.add(job);
+    // Devices held by a crashed node go offline once its heartbeat is stale (docs/gateway.md).
+    services.jobs.add(new StaleNodeReaper({ db, audit, events, clock }).job());
     return new Platform(services, handle);
   }
 

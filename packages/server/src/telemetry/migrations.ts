@@ -61,4 +61,21 @@ export const telemetryMigrations: readonly DomainMigration[] = [
         .execute();
     },
   },
+  {
+    name: '20261123-42-telemetry-node-heartbeat',
+    async up(db, t) {
+      // Each platform node holding device connections heartbeats here; a node silent for too long
+      // is presumed dead and its presence rows are closed by a cluster job (docs/gateway.md).
+      await db.schema.createTable('presence_node')
+        .addColumn('node', 'text', (c) => c.primaryKey())
+        .addColumn('started_at', t.int64, (c) => c.notNull())
+        .addColumn('heartbeat_at', t.int64, (c) => c.notNull())
+        .addColumn('reaped_at', t.int64)
+        .execute();
+      // Which node held a connection, so that closing a dead node's connections spares the ones its
+      // devices already re-opened on another node.
+      await db.schema.alterTable('device_connection').addColumn('node', 'text').execute();
+      await db.schema.createIndex('device_presence_node').on('device_presence').columns(['node', 'online']).execute();
+    },
+  },
 ];

@@ -50,8 +50,19 @@ export interface DeviceConnectionTable {
   remote_address: string | null;
   connected_at: number;
   disconnected_at: number | null;
-  /** `client-closed`, `revoked`, `quarantined`, `decommissioned`, `topic-forbidden`, `shutdown`, ... */
+  /** `client-closed`, `revoked`, `quarantined`, `decommissioned`, `topic-forbidden`, `shutdown`, `node-lost`, ... */
   end_reason: string | null;
+  /** Node that held the connection; null for rows written before nodes were recorded. */
+  node: string | null;
+}
+
+/** A platform node holding device connections, with its last heartbeat. */
+export interface PresenceNodeTable {
+  node: string;
+  started_at: number;
+  heartbeat_at: number;
+  /** Set when the cluster presumed the node dead and closed its connections. */
+  reaped_at: number | null;
 }
 
 /** Expected heartbeat interval per device model (a device silent for 2x this is `late`). */
@@ -67,4 +78,5 @@ export interface TelemetryTables {
   device_presence: DevicePresenceTable;
   device_connection: DeviceConnectionTable;
   device_model_profile: DeviceModelProfileTable;
+  presence_node: PresenceNodeTable;
 }
