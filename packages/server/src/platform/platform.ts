@@ -168,6 +168,8 @@ export class Platform {
     for (const job of clinical.jobs) services.jobs.add(job);
     // Devices held by a crashed node go offline once its heartbeat is stale (docs/gateway.md).
     services.jobs.add(new StaleNodeReaper({ db, audit, events, clock }).job());
+    // A hospital told of an advisory also gets a security alert (SSE, webhooks) when it has a rule for it.
+    services.vulns.notices.onNotice((n) => clinical.alerts.onSecurityEvent({ tenantId: n.tenantId, deviceId: null, patientId: null, event: 'security-advisory', atMs: clock.nowMs(), details: { noticeId: n.id, vulnId: n.vulnId, trackingId: n.trackingId, affectedDevices: n.affectedDevices } }));
     return new Platform(services, handle);
   }
 

@@ -12,6 +12,7 @@ export const vulnErrors = defineErrors({
   VULN_NOT_FOUND: { status: 404, meaning: 'No stored firmware matches that vulnerability id.', fix: 'Check the id (CVE, GHSA or OSV) with `medtrust vuln list`; import the SBOMs and feeds first.' },
   VEX_INVALID: { status: 400, meaning: 'The VEX analysis is incomplete: unknown status, or not_affected without a justification.', fix: 'Status: not_affected, affected, fixed, under_investigation; not_affected needs one of component_not_present, vulnerable_code_not_present, vulnerable_code_not_in_execute_path, vulnerable_code_cannot_be_controlled_by_adversary, inline_mitigations_already_exist.' },
   CSAF_INVALID: { status: 500, meaning: 'A CSAF document MedTrust generated failed csaf-validator-lib strict validation; it was not published. `details.findings` lists the failed tests.', fix: 'Report it: this is a MedTrust bug. The findings name the CSAF 2.0 section.' },
+  ADVISORY_NOTICE_NOT_FOUND: { status: 404, meaning: 'No advisory notice with that id is visible to the caller.', fix: 'List the notices of your hospital with GET /api/v1/advisory-notices or `medtrust advisory notices`.' },
   MODEL_PROFILE_INVALID: { status: 400, meaning: 'The clinical criticality or exposure given for a model is not one of the known values.', fix: 'Criticality: life-sustaining, therapy, monitoring, non-clinical. Exposure: internet, hospital-network, segmented, isolated.' },
 });
 

@@ -113,4 +113,26 @@ export const vulnMigrations: readonly DomainMigration[] = [
         .execute();
     },
   },
+  {
+    name: '20261123-22-vulns-advisory-notice',
+    async up(db, t) {
+      // What each affected hospital was told about an advisory, and who there acknowledged it.
+      await db.schema.createTable('vuln_advisory_notice')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenant.id'))
+        .addColumn('vuln_id', 'text', (c) => c.notNull())
+        .addColumn('tracking_id', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('firmwares', 'text', (c) => c.notNull())
+        .addColumn('affected_devices', 'integer', (c) => c.notNull())
+        .addColumn('csaf', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('acknowledged_at', t.int64)
+        .addColumn('acknowledged_by', 'text')
+        .addUniqueConstraint('vuln_advisory_notice_tenant_tracking', ['tenant_id', 'tracking_id'])
+        .execute();
+      await db.schema.createIndex('vuln_advisory_notice_tenant_created').on('vuln_advisory_notice').columns(['tenant_id', 'created_at']).execute();
+    },
+  },
 ];

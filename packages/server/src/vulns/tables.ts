@@ -114,7 +114,26 @@ export interface VulnVexTable {
   updated_at: number;
 }
 
+/** An advisory as sent to one affected tenant (docs/vulnerabilities.md, "Notifying hospitals"). */
+export interface VulnAdvisoryNoticeTable {
+  id: string;
+  tenant_id: string;
+  vuln_id: string;
+  tracking_id: string;
+  title: string;
+  /** JSON: the tenant's affected firmwares, each with the fixing firmware when there is one. */
+  firmwares: string;
+  affected_devices: number;
+  /** The CSAF 2.0 advisory as validated and published. */
+  csaf: string;
+  created_at: number;
+  created_by: string;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+}
+
 export interface VulnTables {
+  vuln_advisory_notice: VulnAdvisoryNoticeTable;
   vuln_vex: VulnVexTable;
   vuln_sbom: VulnSbomTable;
   vuln_component: VulnComponentTable;

@@ -129,5 +129,31 @@ for (const dialect of TEST_DIALECTS) {
       const d = await call('GET', '/api/v1/devices/dev-a/vulnerabilities', tok.hospA);
       assert.ok((d.json.risk.explanation as string[]).some((l) => l.includes('monitoring')));
     });
+
+    it('notifies the affected hospital of an advisory; only it reads and acknowledges the notice', async () => {
+      assert.equal((await call('PUT', '/api/v1/vex', tok.analyst, { model: 'MON-1', firmwareVersion: '1.0', vulnId: 'CVE-2018-16525', status: 'affected' })).status, 200);
+      assert.equal((await call('POST', '/api/v1/vulnerabilities/CVE-2018-16525/advisory', tok.hospA)).json.error.code, 'FORBIDDEN');
+      const adv = await call('POST', '/api/v1/vulnerabilities/CVE-2018-16525/advisory', tok.analyst);
+      assert.equal(adv.status, 200);
+      assert.equal(adv.json.notices.length, 1);
+      const id = adv.json.notices[0].id as string;
+      const mine = await call('GET', '/api/v1/advisory-notices?unacknowledged=true', tok.hospA);
+      assert.deepEqual(mine.json.notices.map((n: { id: string }) => n.id), [id]);
+      assert.equal(mine.json.notices[0].affectedDevices, 1);
+      assert.deepEqual((await call('GET', '/api/v1/advisory-notices', tok.hospB)).json.notices, []);
+      assert.equal((await call('GET', `/api/v1/advisory-notices/${id}`, tok.hospB)).json.error.code, 'ADVISORY_NOTICE_NOT_FOUND');
+      assert.equal((await call('POST', `/api/v1/advisory-notices/${id}/acknowledge`, tok.hospB)).status, 404);
+      assert.equal((await call('GET', '/api/v1/advisory-notices', tok.clinician)).json.error.code, 'FORBIDDEN');
+      assert.equal((await call('GET', '/api/v1/advisory-notices?limit=0', tok.hospA)).status, 400);
+      const one = await call('GET', `/api/v1/advisory-notices/${id}`, tok.hospA);
+      assert.equal(one.json.csaf.document.category, 'csaf_security_advisory');
+      const ack = await call('POST', `/api/v1/advisory-notices/${id}/acknowledge`, tok.hospA);
+      assert.equal(ack.status, 200);
+      assert.match(ack.json.acknowledgedBy as string, /^token:/);
+      assert.deepEqual((await call('GET', '/api/v1/advisory-notices?unacknowledged=true', tok.hospA)).json.notices, []);
+      const sites = await call('GET', '/api/v1/vulnerabilities/sites', tok.hospA);
+      assert.deepEqual(sites.json.sites, [{ siteId: null, siteName: null, devices: 1, affected: 0, kev: 0, unknown: 1 }]);
+      assert.deepEqual((await call('GET', '/api/v1/vulnerabilities/sites', tok.hospB)).json.sites, []);
+    });
   });
 }

@@ -110,8 +110,31 @@ export function vulnRoutes(opts: VulnRouteOptions): RouteModule {
 
     app.post<{ Params: { id: string } }>('/api/v1/vulnerabilities/:id/advisory', {
       preValidation: opts.guard('vuln:manage'),
-      schema: { tags: ['vulnerabilities'], summary: 'Create the CSAF 2.0 security advisory of a vulnerability (validated); returns it with the tenants to notify', security: bearerSecurity, params: { type: 'object', required: ['id'], properties: { id: name } } },
+      schema: { tags: ['vulnerabilities'], summary: 'Create the CSAF 2.0 security advisory of a vulnerability (validated) and notify every tenant with an affected device; returns it with the notices sent', security: bearerSecurity, params: { type: 'object', required: ['id'], properties: { id: name } } },
     }, async (request) => vulns.vex.createAdvisory(request.params.id, actorOf(principal(request))));
+
+    app.get('/api/v1/vulnerabilities/sites', {
+      preValidation: opts.guard('vuln:read'),
+      schema: { tags: ['vulnerabilities'], summary: 'Exposure per site in the caller\'s scope: devices, and how many run firmware with an affected, KEV-listed or undecided vulnerability', security: bearerSecurity },
+    }, async (request) => ({ sites: await vulns.siteSummary(scopeOf(principal(request))) }));
+
+    app.get<{ Querystring: { unacknowledged?: boolean; limit?: number } }>('/api/v1/advisory-notices', {
+      preValidation: opts.guard('vuln:read'),
+      schema: { tags: ['vulnerabilities'], summary: 'Security advisories sent to the caller\'s hospital (newest first), with its affected firmwares and device counts', security: bearerSecurity, querystring: { type: 'object', additionalProperties: false, properties: { unacknowledged: { type: 'boolean' }, limit: { type: 'integer', minimum: 1, maximum: 500 } } } },
+    }, async (request) => ({ notices: await vulns.notices.list(scopeOf(principal(request)), request.query) }));
+
+    app.get<{ Params: { id: string } }>('/api/v1/advisory-notices/:id', {
+      preValidation: opts.guard('vuln:read'),
+      schema: { tags: ['vulnerabilities'], summary: 'One advisory notice with its CSAF 2.0 document', security: bearerSecurity, params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } },
+    }, async (request) => vulns.notices.get(scopeOf(principal(request)), request.params.id));
+
+    app.post<{ Params: { id: string } }>('/api/v1/advisory-notices/:id/acknowledge', {
+      preValidation: opts.guard('device:manage'),
+      schema: { tags: ['vulnerabilities'], summary: 'Acknowledge an advisory notice for the caller\'s hospital (audited)', security: bearerSecurity, params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } },
+    }, async (request) => {
+      const p = principal(request);
+      return vulns.notices.acknowledge(scopeOf(p), request.params.id, actorOf(p));
+    });
 
     app.put<{ Params: { model: string }; Body: { criticality: string; exposure: string; endOfSupport?: string } }>('/api/v1/device-models/:model/risk-profile', {
       preValidation: opts.guard('vuln:manage'),

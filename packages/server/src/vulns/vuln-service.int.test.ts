@@ -133,6 +133,52 @@ for (const dialect of TEST_DIALECTS) {
       await assert.rejects(vulns.vex.createAdvisory('CVE-1999-0001', 'test'), (e) => e instanceof VulnError && e.code === 'VULN_NOT_FOUND');
     });
 
+    it('notifies only the tenants with an affected device, each with its own firmwares, once per advisory', async () => {
+      const heard: string[] = [];
+      vulns.notices.onNotice(async (n) => void heard.push(`${n.tenantId}:${n.vulnId}`));
+      const r = await vulns.vex.createAdvisory('CVE-2014-0160', 'analyst');
+      assert.deepEqual(r.notices.map((n) => n.tenantId), [hospitalB]);
+      assert.deepEqual(heard, [`${hospitalB}:CVE-2014-0160`]);
+      const [n] = r.notices;
+      assert.deepEqual(n?.firmwares, [{ model: 'PUMP-X', firmwareVersion: '1.0', fixedBy: '2.0', devices: 1 }]);
+      assert.equal(n?.affectedDevices, 1);
+      assert.deepEqual(await vulns.notices.list({ kind: 'tenant', tenantId: hospitalA }), []);
+      assert.deepEqual(await vulns.notices.list({ kind: 'site', siteId: siteA1 }), []);
+      const mine = await vulns.notices.list({ kind: 'tenant', tenantId: hospitalB }, { unacknowledged: true });
+      assert.deepEqual(mine.map((x) => x.id), [n?.id]);
+      const full = await vulns.notices.get({ kind: 'tenant', tenantId: hospitalB }, n.id);
+      assert.deepEqual(await validateCsaf(full.csaf), []);
+      // Naughty: hospital A reads or acknowledges hospital B's notice.
+      await assert.rejects(vulns.notices.get({ kind: 'tenant', tenantId: hospitalA }, n.id), (e) => e instanceof VulnError && e.code === 'ADVISORY_NOTICE_NOT_FOUND');
+      await assert.rejects(vulns.notices.acknowledge({ kind: 'tenant', tenantId: hospitalA }, n.id, 'user:a'), (e) => e instanceof VulnError && e.code === 'ADVISORY_NOTICE_NOT_FOUND');
+      await assert.rejects(vulns.notices.acknowledge({ kind: 'tenant', tenantId: hospitalB }, 'ntc_missing', 'user:b'), (e) => e instanceof VulnError && e.code === 'ADVISORY_NOTICE_NOT_FOUND');
+      assert.equal((await vulns.notices.get({ kind: 'all' }, n.id)).acknowledgedAt, null);
+      const ack = await vulns.notices.acknowledge({ kind: 'tenant', tenantId: hospitalB }, n.id, 'user:b');
+      assert.equal(ack.acknowledgedBy, 'user:b');
+      assert.equal((await vulns.notices.acknowledge({ kind: 'tenant', tenantId: hospitalB }, n.id, 'user:b2')).acknowledgedBy, 'user:b', 'acknowledging twice keeps the first');
+      assert.deepEqual(await vulns.notices.list({ kind: 'tenant', tenantId: hospitalB }, { unacknowledged: true }), []);
+      // Re-issued the same day: the same notice, refreshed, asking again.
+      const again = await vulns.vex.createAdvisory('CVE-2014-0160', 'analyst');
+      assert.equal(again.notices[0]?.id, n?.id);
+      assert.equal(again.notices[0]?.acknowledgedAt, null);
+      assert.equal((await vulns.notices.list({ kind: 'all' })).length, 1);
+      // Three issues of the advisory (the test before this one made the first), one acknowledgement.
+      const audit = await t.db.selectFrom('audit_entry').select(['action', 'tenant_id']).where('action', 'in', ['advisory.notify', 'advisory.acknowledge']).execute();
+      assert.deepEqual(audit.map((a) => a.action).sort(), ['advisory.acknowledge', 'advisory.notify', 'advisory.notify', 'advisory.notify']);
+      assert.ok(audit.every((a) => a.tenant_id === hospitalB));
+    });
+
+    it('sums exposure per site within the caller\'s scope', async () => {
+      const all = await vulns.siteSummary({ kind: 'all' });
+      const a1 = all.find((s) => s.siteId === siteA1);
+      assert.equal(a1?.siteName, 'A1');
+      assert.equal(a1?.devices, 1);
+      const unplaced = all.find((s) => s.siteId === null);
+      assert.deepEqual(unplaced && { devices: unplaced.devices, affected: unplaced.affected, kev: unplaced.kev }, { devices: 1, affected: 1, kev: 1 });
+      assert.deepEqual((await vulns.siteSummary({ kind: 'tenant', tenantId: hospitalA })).map((s) => s.siteId), [siteA1]);
+      assert.deepEqual((await vulns.siteSummary({ kind: 'site', siteId: siteA1 })).map((s) => s.devices), [1]);
+    });
+
     it('leaves vulnerabilities analysed not_affected or fixed out of the risk score (VEX)', async () => {
       const before = await vulns.deviceExposure('dev-a', { kind: 'all' });
       assert.ok(before.risk.vulns.some((v) => v.vulnId === 'CVE-2020-13595'));

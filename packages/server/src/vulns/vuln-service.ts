@@ -3,6 +3,7 @@ import { Ajv } from 'ajv';
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { AuditLog } from '../audit/index.ts';
 import type { Database } from '../db/index.ts';
+import { AdvisoryNoticeService } from './advisory/advisory-notices.ts';
 import { VulnError } from './errors.ts';
 import { type FeedImportReport, storeFeedBatch } from './feed-store.ts';
 import type { FeedBatch } from './feeds/read-feed-files.ts';
@@ -64,6 +65,8 @@ export class VulnService {
   readonly matches: MatchStore;
   /** VEX analyses and their CycloneDX / CSAF exports. */
   readonly vex: VexService;
+  /** What affected hospitals were told about advisories, and their acknowledgements. */
+  readonly notices: AdvisoryNoticeService;
 
   /** `publisher` names the manufacturer in CSAF documents (namespace: its public URL). */
   constructor(opts: { db: Kysely<Database>; audit: AuditLog; clock?: Clock; publisher?: CsafPublisher }) {
@@ -71,7 +74,8 @@ export class VulnService {
     this.#audit = opts.audit;
     this.#clock = opts.clock ?? systemClock;
     this.matches = new MatchStore({ clock: this.#clock });
-    this.vex = new VexService({ db: this.#db, audit: this.#audit, clock: this.#clock, publisher: opts.publisher ?? { name: 'MedTrust operator', namespace: 'https://localhost' } });
+    this.notices = new AdvisoryNoticeService({ db: this.#db, audit: this.#audit, clock: this.#clock });
+    this.vex = new VexService({ db: this.#db, audit: this.#audit, clock: this.#clock, notices: this.notices, publisher: opts.publisher ?? { name: 'MedTrust operator', namespace: 'https://localhost' } });
   }
 
   /** Validates and stores an SBOM for (model, firmware version), replacing any previous one, and matches it. */
@@ -220,6 +224,38 @@ export class VulnService {
       out.push({ ...fw, devices: Number(f.n), affected: vulns.filter((v) => v.status === 'affected').length, unknown: vulns.filter((v) => v.status === 'unknown').length, kev: vulns.filter((v) => v.kev && v.status === 'affected').length });
     }
     return out;
+  }
+
+  /**
+   * Site view: per site in scope (null: devices not placed at a site), how many devices it has,
+   * how many run a firmware with an affected vulnerability, a KEV-listed one, or one not yet decided.
+   */
+  async siteSummary(scope: VulnScope): Promise<Array<{ siteId: string | null; siteName: string | null; devices: number; affected: number; kev: number; unknown: number }>> {
+    const fleet = await this.#scoped(this.#db.selectFrom('device').leftJoin('tenant as site', 'site.id', 'device.site_id')
+      .select(['device.site_id', 'site.name', 'device.model', 'device.firmware_version', (eb) => eb.fn.countAll().as('n')])
+      .where('device.state', '!=', 'decommissioned')
+      .groupBy(['device.site_id', 'site.name', 'device.model', 'device.firmware_version']), scope).execute();
+    const standing = new Map<string, { affected: boolean; kev: boolean; unknown: boolean }>();
+    const sites = new Map<string, { siteId: string | null; siteName: string | null; devices: number; affected: number; kev: number; unknown: number }>();
+    for (const f of fleet) {
+      const key = f.site_id ?? '';
+      const site = sites.get(key) ?? { siteId: f.site_id, siteName: f.name, devices: 0, affected: 0, kev: 0, unknown: 0 };
+      sites.set(key, site);
+      const n = Number(f.n);
+      site.devices += n;
+      if (f.firmware_version === null) continue;
+      const fwKey = `${f.model}\u0000${f.firmware_version}`;
+      let st = standing.get(fwKey);
+      if (!st) {
+        const v = await this.firmwareVulnerabilities({ model: f.model, firmwareVersion: f.firmware_version });
+        st = { affected: v.some((x) => x.status === 'affected'), kev: v.some((x) => x.status === 'affected' && x.kev), unknown: v.some((x) => x.status === 'unknown') };
+        standing.set(fwKey, st);
+      }
+      if (st.affected) site.affected += n;
+      if (st.kev) site.kev += n;
+      if (st.unknown) site.unknown += n;
+    }
+    return [...sites.values()].sort((a, b) => (a.siteName ?? '\uffff').localeCompare(b.siteName ?? '\uffff'));
   }
 
   /** Devices in scope running a firmware (for "which devices are exposed"). */

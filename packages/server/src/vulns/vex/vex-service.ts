@@ -7,6 +7,7 @@ import { VulnError } from '../errors.ts';
 import { type CsafPublisher, exportCsafVex } from './export-csaf-vex.ts';
 import { exportCycloneDxVex } from './export-cyclonedx-vex.ts';
 import { validateCsaf } from './validate-csaf.ts';
+import type { AdvisoryNotice, AdvisoryNoticeService } from '../advisory/advisory-notices.ts';
 import { type CreatedAdvisory, createAdvisory } from '../advisory/create-advisory.ts';
 import { VEX_JUSTIFICATIONS, VEX_STATUSES, type VexJustification, type VexRecord, type VexStatus } from './vex-record.ts';
 
@@ -16,8 +17,10 @@ export class VexService {
   readonly #audit: AuditLog;
   readonly #clock: Clock;
   readonly #publisher: CsafPublisher;
+  readonly #notices: AdvisoryNoticeService | undefined;
 
-  constructor(opts: { db: Kysely<Database>; audit: AuditLog; publisher: CsafPublisher; clock?: Clock }) {
+  constructor(opts: { db: Kysely<Database>; audit: AuditLog; publisher: CsafPublisher; clock?: Clock; notices?: AdvisoryNoticeService }) {
+    this.#notices = opts.notices;
     this.#db = opts.db;
     this.#audit = opts.audit;
     this.#publisher = opts.publisher;
@@ -52,10 +55,12 @@ export class VexService {
   }
 
   /** The CSAF 2.0 security advisory of one vulnerability (validated), and the tenants to notify. */
-  async createAdvisory(vulnId: string, actor: string): Promise<CreatedAdvisory> {
+  /** Builds and validates the advisory, then notifies every affected tenant (when notices are wired). */
+  async createAdvisory(vulnId: string, actor: string): Promise<CreatedAdvisory & { notices: AdvisoryNotice[] }> {
     const r = await createAdvisory(this.#db, { vulnId, publisher: this.#publisher, now: new Date(this.#clock.nowMs()) });
     await this.#audit.append({ actor, action: 'advisory.create', target: vulnId, details: { affectedTenants: r.affectedTenants.length, firmwares: r.standings.length } });
-    return r;
+    const notices = this.#notices ? await this.#notices.notify(r, vulnId, actor) : [];
+    return { ...r, notices };
   }
 
   /** CSAF 2.0 VEX, refused (CSAF_INVALID) unless it passes strict validation and the mandatory tests. */
