@@ -21,6 +21,6 @@ export type { ClinicalTables } from './tables.ts';
 export { DrugLibraryService } from './drug-library/drug-library-service.ts';
 export { mlPerHourToDose } from './drug-library/drug-library.ts';
 export { CommandService } from './commands/command-service.ts';
-export type { CommandSigner, CommandDeviceDirectory, CommandTransport, CommandRequest, CommandView } from './commands/command-service.ts';
+export type { CommandSigner, CommandPolicyCheck, CommandDeviceDirectory, CommandTransport, CommandRequest, CommandView } from './commands/command-service.ts';
 export { commandRoutes } from './commands/command-routes.ts';
 export type { CommandRoutesOptions } from './commands/command-routes.ts';

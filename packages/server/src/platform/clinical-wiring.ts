@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { Histogram, type Registry } from 'prom-client';
 import type { TokenService } from '../access/index.ts';
 import type { AuditLog } from '../audit/index.ts';
-import { AlertRuleStore, AlertService, alertRoutes, CommandService, commandRoutes, type CommandSigner, type DeviceAlarm, DrugLibraryService, type VitalMetric, WebhookService } from '../clinical/index.ts';
+import { AlertRuleStore, AlertService, alertRoutes, type CommandPolicyCheck, CommandService, commandRoutes, type CommandSigner, type DeviceAlarm, DrugLibraryService, type VitalMetric, WebhookService } from '../clinical/index.ts';
 import type { Database } from '../db/index.ts';
 import type { DeviceRegistry } from '../devices/index.ts';
 import type { EventBus } from '../events/index.ts';
@@ -28,6 +28,8 @@ export interface ClinicalDeps {
   readonly tokens: TokenService;
   readonly metrics: Registry;
   readonly publicUrl: string;
+  /** Command policies (policy/ PolicyEngine.checkCommand), asked before a command is signed. */
+  readonly commandPolicy?: CommandPolicyCheck;
 }
 
 /** A stored device message, as the ingest hands it on after the commit. */
@@ -73,7 +75,7 @@ export function buildClinical(d: ClinicalDeps) {
   let signer: Promise<CommandSigner> | undefined;
   const commandSigner = (): Promise<CommandSigner> => (signer ??= loadOrCreate(d.keyStore, COMMAND_KEY_LABEL).then((k) => ({ alg: 'ES256' as const, keyId: commandKeyId(k.publicKey), sign: (data: Buffer) => k.sign(data) })));
   const commands = new CommandService({
-    db: d.db, audit: d.audit, clock: d.clock, libraries: drugLibraries, signer: commandSigner,
+    db: d.db, audit: d.audit, clock: d.clock, libraries: drugLibraries, signer: commandSigner, policy: d.commandPolicy,
     devices: {
       device: async (id) => d.devices.find(id),
       pumpStatus: async (id) => {

@@ -16,7 +16,7 @@ import { CaHierarchy, type CaSummary, CertificateQueries, certificateRoutes, Crl
 import { DeviceRegistry, deviceRoutes as deviceRegistryRoutes } from '../devices/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
-import { createPolicies, type Policies } from '../policy/index.ts';
+import { createPolicies, keyFacts, type Policies } from '../policy/index.ts';
 import { createUpdates, type Updates } from '../updates/index.ts';
 import { StaleNodeReaper } from '../telemetry/index.ts';
 import { VulnService, vulnRoutes } from '../vulns/index.ts';
@@ -123,7 +123,9 @@ export class Platform {
     const pkiKeyStore = new LazyKeyStore(config.keyStore.kind, () => openKeyStore(config, config.dataDir, { keyring }));
     const cas = new CaHierarchy({ db, keyStore: pkiKeyStore, audit, publicUrl: config.publicUrl, clock });
     const devices = new DeviceRegistry({ db, audit, events, clock });
-    const issuer = new IssuanceService({ db, dialect: handle.dialect, cas, devices, audit, events, publicUrl: config.publicUrl, ldevidValidityDays: config.ldevidValidityDays, clock });
+    const issuer = new IssuanceService({ db, dialect: handle.dialect, cas, devices, audit, events, publicUrl: config.publicUrl, ldevidValidityDays: config.ldevidValidityDays, clock,
+      // docs/policy.md: issuance policies (e.g. key-strength.yaml) are asked before an LDevID is signed.
+      issuanceCheck: (c) => services.policies.engine.checkIssuance({ deviceId: c.deviceId, key: keyFacts(c.publicKey) }) });
     // Label 'audit-checkpoint' in the platform key store; opened on the first checkpoint.
     const auditKeys = new CheckpointKeys({ db, clock, keyStore: pkiKeyStore });
     const tokens = new TokenService({ db, audit, clock });
@@ -131,7 +133,7 @@ export class Platform {
     const secrets = openSecretStore(config, config.dataDir, { keyring });
     const certificates = new DbCertificateStore({ db });
     const revocation = new RevocationService({ db, audit, events, clock });
-    const clinical = buildClinical({ db, audit, events, clock, keyStore: pkiKeyStore, secrets, devices, tokens, metrics, publicUrl: config.publicUrl });
+    const clinical = buildClinical({ db, audit, events, clock, keyStore: pkiKeyStore, secrets, devices, tokens, metrics, publicUrl: config.publicUrl, commandPolicy: { checkCommand: (c) => services.policies.engine.checkCommand(c) } });
     const services: PlatformServices = {
       config, logger, clock, db, dialect: handle.dialect, audit, events, metrics, clinical,
       tenants,

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { isMedTrustError } from '@medtrust/core';
 import { TEST_DIALECTS } from '../db/testing.ts';
 import { DeviceAuthenticator, RegistryDeviceDirectory } from '../gateway/index.ts';
+import { PresenceService } from '../telemetry/index.ts';
 import { readFeedPaths } from '../vulns/index.ts';
 import { keyFacts } from './fact-source.ts';
 import { createPolicyTestStack, rsaPublicKey, type PolicyTestStack } from './testing/policy-test-stack.ts';
@@ -171,6 +172,32 @@ for (const dialect of TEST_DIALECTS) {
         const flags = await s.pki.t.db.selectFrom('policy_device_flag').selectAll().where('flag', '=', 'reenrol-required').execute();
         assert.equal(flags.length, fired);
         assert.equal(await s.engine.evaluateFleet(p), 0, 'idempotent');
+        await s.store.disable(operator, p.id, 'test');
+      });
+
+      it('notifies when a site-a device last connected from outside its networks (network-allowlist.yaml)', async () => {
+        const presence = new PresenceService({ db: s.pki.t.db, clock: s.clock, node: 'test-node' });
+        const siteA = await s.tenants.create({ kind: 'site', name: 'A North', parentId: hospitalA });
+        const siteB = await s.tenants.create({ kind: 'site', name: 'A South', parentId: hospitalA });
+        // The shipped example names `site-a`; a deployment puts its own site id there.
+        const p = await s.store.save(operator, s.parser.parseText(example('network-allowlist.yaml').replace('eq: site-a', `eq: ${siteA}`)), 'test');
+        const inside = await s.device({ model: 'MonitorY', tenantId: hospitalA, firmwareVersion: '1.0.0', siteId: siteA });
+        const outside = await s.device({ model: 'MonitorY', tenantId: hospitalA, firmwareVersion: '1.0.0', siteId: siteA });
+        const elsewhere = await s.device({ model: 'MonitorY', tenantId: hospitalA, firmwareVersion: '1.0.0', siteId: siteB });
+        const connect = (d: { id: string; tenantId: string }, remoteAddress: string) => presence.connected({ deviceId: d.id, tenantId: d.tenantId, transport: 'mqtt', certSerial: '01', remoteAddress });
+        await connect(inside, '::ffff:10.20.3.4');
+        await connect(outside, '10.20.9.9');
+        await connect(elsewhere, '192.0.2.10');
+        assert.equal(await s.engine.evaluateFleet(p), 0, 'every site-a device inside its networks; site-b not reached by the rule');
+        s.clock.advance(60_000);
+        await connect(outside, '198.51.100.7');
+        const before = s.published.length;
+        assert.equal(await s.engine.evaluateFleet(p), 1);
+        const notices = s.published.slice(before).filter((e) => e.kind === 'policy.notify');
+        assert.deepEqual(notices.map((e) => e.kind === 'policy.notify' && [e.deviceId, e.topic]), [[outside.id, 'unexpected-network']]);
+        const [decision] = await s.decisions.list(null, { deviceId: outside.id });
+        assert.ok(decision?.reason.some((r) => r.includes('198.51.100.7')), 'the reason names the address');
+        assert.equal(await s.engine.evaluateFleet(p), 0, 'the same address does not notify twice');
         await s.store.disable(operator, p.id, 'test');
       });
 

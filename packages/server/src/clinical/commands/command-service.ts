@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Clock, type CommandEnvelope, newId, type SignedCommand, signCommand, systemClock } from '@medtrust/core';
+import { type Clock, type CommandEnvelope, isMedTrustError, type MedTrustError, newId, type SignedCommand, signCommand, systemClock } from '@medtrust/core';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../../audit/index.ts';
 import type { Database } from '../../db/index.ts';
@@ -26,6 +26,11 @@ export interface CommandDeviceDirectory {
 /** Delivers a signed command to the device (MQTT `devices/{id}/commands`). */
 export interface CommandTransport {
   send(deviceId: string, signed: SignedCommand): Promise<void>;
+}
+
+/** The policy engine's command hook (policy/ PolicyEngine.checkCommand); throws POLICY_DENIED to refuse. */
+export interface CommandPolicyCheck {
+  checkCommand(c: { deviceId: string; kind: string }): Promise<void>;
 }
 
 export interface CommandRequest {
@@ -75,8 +80,9 @@ export class CommandService {
   readonly #signer: () => Promise<CommandSigner>;
   readonly #transport: CommandTransport;
   readonly #ttlMs: number;
+  readonly #policy: CommandPolicyCheck | undefined;
 
-  constructor(opts: { db: Kysely<Database>; audit: AuditLog; libraries: DrugLibraryService; devices: CommandDeviceDirectory; signer: () => Promise<CommandSigner>; transport: CommandTransport; clock?: Clock; ttlMs?: number }) {
+  constructor(opts: { db: Kysely<Database>; audit: AuditLog; libraries: DrugLibraryService; devices: CommandDeviceDirectory; signer: () => Promise<CommandSigner>; transport: CommandTransport; clock?: Clock; ttlMs?: number; policy?: CommandPolicyCheck }) {
     this.#db = opts.db;
     this.#audit = opts.audit;
     this.#clock = opts.clock ?? systemClock;
@@ -85,6 +91,7 @@ export class CommandService {
     this.#signer = opts.signer;
     this.#transport = opts.transport;
     this.#ttlMs = opts.ttlMs ?? 60_000;
+    this.#policy = opts.policy;
   }
 
   /** Checks and, when allowed, issues a command; a high-alert override waits for a second clinician. */
@@ -99,6 +106,16 @@ export class CommandService {
       status: 'refused', refusal_code: null, findings: '[]', drug_library_version: null, signed: null, nonce: null, issued_at: null, expires_at: null,
       acked_at: null, ack_detail: null, created_at: now,
     };
+    // docs/policy.md: command policies are asked first so that their decision is recorded even where
+    // the built-in floor below would refuse too. Stopping an infusion is the safe direction: no policy blocks it.
+    if (this.#policy && req.command.kind !== 'infusion.stop') {
+      try {
+        await this.#policy.checkCommand({ deviceId: req.deviceId, kind: req.command.kind });
+      } catch (e) {
+        if (isMedTrustError(e) && e.code === 'POLICY_DENIED') return this.#refusedByPolicy(base, e);
+        throw e;
+      }
+    }
     // Policy: block commands to quarantined devices (and any device not in operation).
     if (!COMMANDABLE_STATES.has(device.state) && req.command.kind !== 'infusion.stop') return this.#refuse(base, 'DEVICE_NOT_COMMANDABLE', `device is ${device.state}`, []);
     const { decision, libraryVersion } = await this.#decide(device.tenantId, req.deviceId, req.careArea, req.command, req.actor, { overrideReason: req.overrideReason, confirmRateJump: req.confirmRateJump });
@@ -180,6 +197,12 @@ export class CommandService {
     await this.#db.insertInto('device_command').values({ ...row, status: 'refused', refusal_code: code, findings: JSON.stringify(findings) }).execute();
     await this.#audit.append({ actor: row.requested_by, action: 'command.refused', target: `command:${row.id}`, tenantId: row.tenant_id, outcome: 'denied', details: { deviceId: row.device_id, kind: row.kind, code, findings } });
     throw new ClinicalError(code, message, { details: { commandId: row.id, findings } });
+  }
+
+  async #refusedByPolicy(row: Row, e: MedTrustError<string>): Promise<never> {
+    await this.#db.insertInto('device_command').values({ ...row, status: 'refused', refusal_code: e.code }).execute();
+    await this.#audit.append({ actor: row.requested_by, action: 'command.refused', target: `command:${row.id}`, tenantId: row.tenant_id, outcome: 'denied', details: { deviceId: row.device_id, kind: row.kind, code: e.code, policy: e.details ?? null } });
+    throw e;
   }
 
   async #issue(id: string, deviceId: string, command: InfusionCommand, decision: SafetyDecision, tenantScope: string | null): Promise<CommandView> {

@@ -1,4 +1,4 @@
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { type Clock, NO_EXPIRY_MS, oid, readElement, systemClock, toPem } from '@medtrust/core';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { AuditEvent, AuditLog } from '../../audit/index.ts';
@@ -36,6 +36,11 @@ export interface IssuanceServiceOptions {
   readonly publicUrl: string;
   readonly ldevidValidityDays: number;
   readonly clock?: Clock;
+  /**
+   * Asked before an LDevID is signed, after the built-in key policy passed; throws (POLICY_DENIED)
+   * to refuse. The platform passes the policy engine's `checkIssuance` (docs/policy.md).
+   */
+  readonly issuanceCheck?: (c: { readonly deviceId: string; readonly publicKey: KeyObject }) => Promise<void>;
 }
 
 /**
@@ -97,6 +102,7 @@ export class IssuanceService implements Issuer {
     if (!device) throw new PkiError('DEVICE_UNKNOWN', 'the device is not in the registry', { details: { deviceId: req.deviceId } });
     if (device.state === 'decommissioned' || device.state === 'quarantined') throw new PkiError('DEVICE_STATE_INVALID', `a ${device.state} device gets no operational certificate`, { details: { deviceId: device.id, state: device.state } });
     const csr = parseCsr(req.csrDer);
+    if (this.#o.issuanceCheck) await this.#o.issuanceCheck({ deviceId: device.id, publicKey: createPublicKey({ key: csr.spkiDer, format: 'der', type: 'spki' }) });
     const minter = await this.#minter('ldevid', 'operational');
     const notBeforeMs = this.#notBefore();
     const m = minter.mint({ subject: encodeName([{ type: 'CN', value: device.id }]), spkiDer: csr.spkiDer, notBeforeMs, notAfterMs: notBeforeMs + daysMs(this.#o.ldevidValidityDays) });
