@@ -6,4 +6,5 @@ export type { DeviceAgentOptions, DeviceCredentials, Refusal } from './mqtt/devi
 export { backoffDelayMs } from './mqtt/backoff.ts';
 export { EstClient, EstClientError, newKeyAndCsr, msUntilExpiry } from './est/est-client.ts';
 export type { EnrolAuth } from './est/est-client.ts';
-export { renewIfDue } from './renewal.ts';
+export { renewIfDue, LdevidRenewal, renewalDueAtMs, DEFAULT_RENEW_BEFORE_DAYS } from './renewal.ts';
+export type { LdevidRenewalOptions } from './renewal.ts';
