@@ -28,6 +28,33 @@ export type SeriesPoint =
   | { readonly kind: 'raw'; readonly t: number; readonly value: number }
   | { readonly kind: 'bucket'; readonly t: number; readonly avg: number; readonly min: number; readonly max: number; readonly count: number };
 
+export interface Count { readonly key: string | null; readonly count: number }
+export interface FleetSummary { readonly total: number; readonly byState: Count[]; readonly byModel: Count[]; readonly bySite: Array<Count & { readonly name: string | null }>; readonly byPresence: Count[] }
+export interface FirmwareExposure { readonly model: string; readonly firmwareVersion: string; readonly devices: number; readonly affected: number; readonly unknown: number; readonly kev: number }
+export interface Vulnerability {
+  readonly vulnId: string; readonly status: string; readonly summary: string; readonly kev: boolean; readonly epss: number | null; readonly cvss31Vector: string | null;
+  readonly aliases?: readonly string[]; readonly analysis: { readonly status: string; readonly justification?: string | null } | null;
+  readonly components?: ReadonlyArray<{ readonly name: string; readonly version: string }>;
+}
+export interface Release {
+  readonly id: string; readonly version: string; readonly models: readonly string[]; readonly fileName: string; readonly length: number; readonly sha256: string;
+  readonly notes: string; readonly sbom: { readonly fileName: string } | null; readonly state: string; readonly createdAt: number; readonly publishedAt: number | null;
+}
+export type UpdateStatus = 'pending' | 'downloading' | 'installing' | 'installed' | 'failed' | 'rolled-back';
+export interface Campaign {
+  readonly id: string; readonly releaseId: string; readonly name: string; readonly state: string; readonly emergency: boolean; readonly phases: readonly number[];
+  readonly currentPhase: number; readonly pausedReason: string | null; readonly counts: Readonly<Record<UpdateStatus, number>>; readonly createdAt?: string;
+}
+export interface AuditEntry { readonly seq: number; readonly at: string; readonly tenantId: string | null; readonly actor: string; readonly action: string; readonly target: string | null; readonly outcome: string; readonly details: unknown }
+export type AuditVerification =
+  | { readonly ok: true; readonly entries: number; readonly checkpoints: number; readonly latestCheckpoint: number | null }
+  | { readonly ok: false; readonly entries: number; readonly checkpoints: number; readonly problem: { readonly kind: string; readonly seq: number }; readonly description?: string };
+export interface Policy { readonly id: string; readonly name: string; readonly version: number; readonly enabled: boolean; readonly document: { readonly description?: string; readonly trigger?: unknown; readonly rules?: ReadonlyArray<{ readonly name: string }> }; readonly createdAt: number; readonly createdBy: string }
+export interface DryRun { readonly policy: string; readonly devices: number; readonly hits: ReadonlyArray<{ readonly deviceId: string; readonly rule: string; readonly reason: readonly string[]; readonly actions: ReadonlyArray<{ readonly kind: string }>; readonly alreadyDecided: boolean }> }
+export interface Patient { readonly id: string; readonly mrn: string; readonly mrnSystem: string; readonly family: string; readonly given: readonly string[]; readonly birthDate: string }
+export interface Binding { readonly id: string; readonly patientId: string; readonly deviceId: string; readonly fromMs: number; readonly toMs: number | null }
+export interface EnrollSecret { readonly username: string; readonly password: string; readonly deviceId: string; readonly expiresAt: number }
+
 /** A coded error from the API: `{ error: { code, message } }`. */
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -68,9 +95,23 @@ export const api = {
   vulnerabilities: (id: string) => call<Record<string, unknown>>('GET', `/api/v1/devices/${encodeURIComponent(id)}/vulnerabilities`),
   alerts: (f: { state?: string; deviceId?: string; limit?: number }) => call<{ alerts: Alert[] }>('GET', `/api/v1/alerts${q(f)}`),
   acknowledge: (id: string) => call<Alert>('POST', `/api/v1/alerts/${encodeURIComponent(id)}/acknowledge`),
-  releases: () => call<Record<string, unknown>>('GET', '/api/v1/releases'),
-  audit: () => call<Record<string, unknown>>('GET', '/api/v1/audit'),
-  auditVerify: () => call<Record<string, unknown>>('GET', '/api/v1/audit/verify'),
+  fleetSummary: () => call<FleetSummary>('GET', '/api/v1/devices/summary'),
+  fleetExposure: () => call<{ firmwares: FirmwareExposure[] }>('GET', '/api/v1/vulnerabilities'),
+  firmwareVulnerabilities: (model: string, version: string) => call<{ devices: number; vulnerabilities: Vulnerability[] }>('GET', `/api/v1/vulnerabilities${q({ model, version })}`),
+  advisory: (vulnId: string) => call<Record<string, unknown>>('POST', `/api/v1/vulnerabilities/${encodeURIComponent(vulnId)}/advisory`),
+  certificateList: (f: { status?: string; deviceId?: string; limit?: number }) => call<{ certificates: Certificate[] }>('GET', `/api/v1/certificates${q(f)}`),
+  enrollToken: (deviceId: string, ttlHours: number) => call<EnrollSecret>('POST', `/api/v1/devices/${encodeURIComponent(deviceId)}/enroll-tokens`, { ttlHours }),
+  releases: (f: { state?: string } = {}) => call<{ releases: Release[] }>('GET', `/api/v1/releases${q(f)}`),
+  campaigns: (before?: string) => call<{ campaigns: Campaign[]; next: string | null }>('GET', `/api/v1/campaigns${q({ limit: 20, before })}`),
+  startCampaign: (body: { releaseId: string; name: string; selection: { model: string }; phases: number[] }) => call<Campaign>('POST', '/api/v1/campaigns', body),
+  resumeCampaign: (id: string) => call<Campaign>('POST', `/api/v1/campaigns/${encodeURIComponent(id)}/resume`),
+  audit: (f: { target?: string; action?: string; since?: number; limit?: number }) => call<{ entries: AuditEntry[]; next: number | null }>('GET', `/api/v1/audit${q(f)}`),
+  auditVerify: () => call<AuditVerification>('GET', '/api/v1/audit/verify'),
+  policies: () => call<{ policies: Policy[] }>('GET', '/api/v1/policies'),
+  dryRun: (document: string) => call<DryRun>('POST', '/api/v1/policies/dry-run', { document }),
+  patientByMrn: (mrn: string) => call<{ id: string }>('GET', `/api/v1/patients${q({ mrn })}`),
+  patient: (id: string) => call<Patient>('GET', `/api/v1/patients/${encodeURIComponent(id)}`),
+  bindings: (id: string) => call<{ bindings: Binding[] }>('GET', `/api/v1/patients/${encodeURIComponent(id)}/bindings`),
 };
 
 /** Human message for an error thrown by `api`. */

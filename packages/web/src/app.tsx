@@ -1,13 +1,18 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, api, type Me } from './api.ts';
 import { AlertsPage } from './alerts-page.tsx';
+import { AuditPage } from './audit-page.tsx';
+import { CertificatesPage } from './certificates-page.tsx';
 import { DevicePage } from './device-page.tsx';
 import { FleetPage } from './fleet-page.tsx';
-import { JsonPage } from './json-page.tsx';
 import { Link } from './link.tsx';
 import { LoginPage } from './login-page.tsx';
 import { navFor } from './nav.ts';
+import { PatientsPage } from './patients-page.tsx';
+import { PoliciesPage } from './policies-page.tsx';
+import { ReleasesPage } from './releases-page.tsx';
 import { navigate, usePath } from './router.ts';
+import { VulnerabilitiesPage } from './vulnerabilities-page.tsx';
 
 type Session = { readonly kind: 'loading' } | { readonly kind: 'anonymous' } | { readonly kind: 'user'; readonly me: Me };
 
@@ -57,22 +62,15 @@ function view(path: string, me: Me) {
   const device = /^\/devices\/([^/]+)$/.exec(path);
   if (device?.[1]) return <DevicePage id={decodeURIComponent(device[1])} role={me.role} />;
   switch (path) {
-    case '/fleet': return <FleetPage title="Fleet" />;
-    case '/certificates': return <FleetPage title="Certificates" hint="Open a device to see its certificate chain, expiry and to revoke it." />;
+    case '/fleet': return <FleetPage title="Fleet" role={me.role} />;
+    case '/certificates': return <CertificatesPage role={me.role} />;
     case '/vitals': return <FleetPage title="Patients’ vitals" hint="Open a device to see its live vitals." />;
+    case '/patients': return <PatientsPage />;
     case '/alerts': return <AlertsPage role={me.role} />;
-    case '/releases': return <JsonPage title="Releases" load={api.releases} />;
-    case '/vulnerabilities': return <JsonPage title="Vulnerabilities" load={loadVulnerabilities} />;
-    case '/audit': return <JsonPage title="Audit log" load={api.audit} verify={api.auditVerify} />;
+    case '/releases': return <ReleasesPage role={me.role} />;
+    case '/vulnerabilities': return <VulnerabilitiesPage role={me.role} />;
+    case '/policies': return <PoliciesPage />;
+    case '/audit': return <AuditPage tenantKind={me.tenantKind} />;
     default: return <p>Choose a view from the navigation.</p>;
   }
-}
-
-const loadVulnerabilities = () => fetchJson('/api/v1/vulnerabilities');
-
-async function fetchJson(path: string): Promise<Record<string, unknown>> {
-  const res = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
-  const body = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new ApiError(res.status, String((body.error as { code?: string } | undefined)?.code ?? res.status), res.statusText);
-  return body;
 }

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { type Alert, api, type Certificate, type Device, errorText, type Presence, type Role } from './api.ts';
 import { AlertTable } from './alert-table.tsx';
 import { can } from './nav.ts';
+import { AuditTable } from './audit-page.tsx';
 import { VitalsChart } from './vitals-chart.tsx';
 
 // RFC 5280 §5.3.1 reason names the revoke API accepts (removeFromCRL is not a revocation reason).
@@ -42,6 +43,7 @@ export function DevicePage(props: { id: string; role: Role }) {
       {can(role, 'alert:read') && <DeviceAlerts id={id} role={role} />}
       {can(role, 'certificate:read') && <Certificates id={id} role={role} />}
       {can(role, 'vuln:read') && <Vulnerabilities id={id} />}
+      {can(role, 'audit:read') && <section aria-labelledby="audit-h"><h2 id="audit-h">Audit trail</h2><AuditTable target={`device:${id}`} /></section>}
     </section>
   );
 }
@@ -70,10 +72,10 @@ function Certificates(props: { id: string; role: Role }) {
       {certs && certs.length === 0 && <p>No certificates.</p>}
       {certs && certs.length > 0 && (
         <div className="table-wrap"><table>
-          <thead><tr><th scope="col">Serial</th><th scope="col">Issuer CA</th><th scope="col">Subject</th><th scope="col">Expires</th><th scope="col">Status</th><th scope="col">Action</th></tr></thead>
+          <thead><tr><th scope="col">Serial</th><th scope="col">Chain</th><th scope="col">Subject</th><th scope="col">Expires</th><th scope="col">Status</th><th scope="col">Action</th></tr></thead>
           <tbody>{certs.map((c) => (
             <tr key={c.serial}>
-              <td><code>{c.serial.slice(0, 16)}…</code></td><td>{c.caName}</td><td>{c.subject}</td>
+              <td><code>{c.serial.slice(0, 16)}…</code></td><td><Chain caName={c.caName} profile={c.profile} /></td><td>{c.subject}</td>
               <td>{expiry(c.notAfter)}</td>
               <td><span className={`badge cert-${c.status}`}>{c.status}</span>{c.revocationReason ? ` (${c.revocationReason})` : ''}</td>
               <td>{c.status === 'valid' ? (can(props.role, 'certificate:revoke') ? <RevokeForm serial={c.serial} onDone={() => void load()} /> : '—') : '—'}</td>
@@ -85,7 +87,18 @@ function Certificates(props: { id: string; role: Role }) {
   );
 }
 
-function RevokeForm(props: { serial: string; onDone: () => void }) {
+/** Device certificate <- issuing CA <- root (the platform's two-level hierarchy); CA certificates are public under /pki/ca. */
+export function Chain(props: { caName: string; profile: string }) {
+  return (
+    <ol className="chain" aria-label="Certificate chain, leaf first">
+      <li>{props.profile}</li>
+      <li><a href={`/pki/ca/${encodeURIComponent(props.caName)}.pem`}>{props.caName} CA</a></li>
+      {props.caName !== 'root' && <li><a href="/pki/ca/root.pem">root CA</a></li>}
+    </ol>
+  );
+}
+
+export function RevokeForm(props: { serial: string; onDone: () => void }) {
   const [reason, setReason] = useState('keyCompromise');
   const [error, setError] = useState<string | null>(null);
   const fieldId = `reason-${props.serial}`;
@@ -132,14 +145,14 @@ function Vulnerabilities(props: { id: string }) {
               ))}</tbody>
             </table></div>
           )}
-          {data.risk?.explanation && <details><summary>How the risk is computed</summary><ul>{data.risk.explanation.map((l) => <li key={l}>{l}</li>)}</ul></details>}
+          {data.risk?.explanation && <details open={data.risk.band === 'high' || data.risk.band === 'critical'}><summary>Why the risk is {data.risk.band}</summary><ul>{data.risk.explanation.map((l) => <li key={l}>{l}</li>)}</ul></details>}
         </>
       )}
     </section>
   );
 }
 
-function expiry(notAfter: string): string {
+export function expiry(notAfter: string): string {
   // IEEE 802.1AR §8.5: an IDevID without a well-defined expiry carries notAfter 99991231235959Z.
   if (notAfter.startsWith('9999-')) return 'no expiry (device lifetime)';
   const days = Math.floor((Date.parse(notAfter) - Date.now()) / 86_400_000);

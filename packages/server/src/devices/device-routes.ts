@@ -1,6 +1,6 @@
 import { CoreError } from '@medtrust/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { actorOf, tenantOf, type TokenService } from '../access/index.ts';
 import type { Database } from '../db/index.ts';
 import { bearerSecurity, requirePermission } from '../http/index.ts';
@@ -36,6 +36,35 @@ export function deviceRoutes(o: { tokens: TokenService; devices: DeviceRegistry;
       const limit = q.limit ?? 100;
       const devices = await o.devices.list({ ...scope, state: q.state, model: q.model, limit, afterId: q.after });
       return { devices, next: devices.length === limit ? devices.at(-1)!.id : null };
+    });
+    app.get('/api/v1/devices/summary', {
+      ...can('device:read'),
+      schema: { tags, summary: 'Fleet overview for the dashboard: devices in your scope counted by state, model, site and connection status (aggregated in the database)', security: bearerSecurity },
+    }, async (req) => {
+      const t = tenantOf(req.principal!);
+      const base = () => o.db.selectFrom('device');
+      const scope = (q: ReturnType<typeof base>) => (t.tenantKind === 'operator' ? q : q.where(t.tenantKind === 'site' ? 'device.site_id' : 'device.tenant_id', '=', t.tenantId));
+      const count = (key: 'device.state' | 'device.model' | 'device.site_id') => scope(base()).select([key, (eb) => eb.fn.countAll<number | string>().as('n')]).groupBy(key).execute();
+      const now = Date.now();
+      // Same rule as PresenceService.get: connected but silent for two heartbeat intervals is late.
+      const status = sql<string>`case when p.device_id is null then 'never-seen' when p.online <> 1 then 'offline' when p.last_seen_at < ${now} - 2 * coalesce(m.heartbeat_interval_ms, 60000) then 'late' else 'online' end`;
+      const [byState, byModel, bySite, byPresence, sites] = await Promise.all([
+        count('device.state'), count('device.model'), count('device.site_id'),
+        // Grouped in an outer query: the bound `now` differs per occurrence, so `group by <case>` would not match the select on PostgreSQL.
+        o.db.selectFrom(scope(base()).leftJoin('device_presence as p', 'p.device_id', 'device.id').leftJoin('device_model_profile as m', 'm.model', 'device.model').select(status.as('status')).as('x'))
+          .select(['x.status', (eb) => eb.fn.countAll<number | string>().as('n')]).groupBy('x.status').execute(),
+        scope(base()).innerJoin('tenant as s', 's.id', 'device.site_id').select(['s.id', 's.name']).distinct().execute(),
+      ]);
+      const names = new Map(sites.map((s) => [s.id, s.name]));
+      const rows = <K extends string>(list: ReadonlyArray<{ n: number | string } & Record<K, unknown>>, key: K) =>
+        list.map((r) => ({ key: r[key] === null ? null : String(r[key]), count: Number(r.n) })).sort((a, b) => b.count - a.count);
+      return {
+        total: byState.reduce((sum, r) => sum + Number(r.n), 0),
+        byState: rows(byState, 'state'),
+        byModel: rows(byModel, 'model'),
+        bySite: rows(bySite, 'site_id').map((r) => ({ ...r, name: r.key === null ? null : names.get(r.key) ?? null })),
+        byPresence: rows(byPresence, 'status'),
+      };
     });
     app.get('/api/v1/devices/:id', { ...can('device:read'), schema: { tags, summary: 'One device', security: bearerSecurity, params: idParam } }, async (req) => load(req));
 

@@ -22,4 +22,13 @@ export const deviceMigrations: readonly DomainMigration[] = [
       await db.schema.createIndex('device_tenant_state').on('device').columns(['tenant_id', 'state']).execute();
     },
   },
+  {
+    name: '20261123-90-devices-dashboard-indexes',
+    async up(db) {
+      // The dashboard's fleet overview groups and pages by model and site within a tenant.
+      await db.schema.createIndex('device_tenant_model').on('device').columns(['tenant_id', 'model', 'id']).execute();
+      await db.schema.createIndex('device_site').on('device').columns(['site_id', 'state']).execute();
+      await db.schema.createIndex('device_model_state').on('device').columns(['model', 'state']).execute();
+    },
+  },
 ];

@@ -12,7 +12,7 @@ export const DEFAULT_WEB_DIST_DIR = fileURLToPath(new URL('../../../web/dist/', 
  * works. Listed explicitly (no catch-all) so unknown /api, /fhir, /pki, /tuf, /ocsp, /docs,
  * /healthz, /readyz and /metrics paths keep their JSON 404 from the API.
  */
-export const SPA_ROUTES = ['/', '/login', '/fleet', '/devices/:id', '/certificates', '/alerts', '/vitals', '/releases', '/vulnerabilities', '/audit'] as const;
+export const SPA_ROUTES = ['/', '/login', '/fleet', '/devices/:id', '/certificates', '/alerts', '/vitals', '/releases', '/vulnerabilities', '/audit', '/patients', '/policies'] as const;
 
 // The SPA loads only its own bundle and talks only to this origin (the session cookie is SameSite=Strict).
 const SECURITY_HEADERS: Record<string, string> = {

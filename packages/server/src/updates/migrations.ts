@@ -106,4 +106,11 @@ export const updateMigrations: readonly DomainMigration[] = [
       await db.schema.createIndex('campaign_device_phase_status').on('campaign_device').columns(['campaign_id', 'phase', 'status']).execute();
     },
   },
+  {
+    name: '20261123-91-updates-campaign-created-index',
+    async up(db) {
+      // The dashboard lists campaigns newest first, one page at a time.
+      await db.schema.createIndex('campaign_created').on('campaign').columns(['created_at', 'id']).execute();
+    },
+  },
 ];

@@ -22,6 +22,10 @@ export function campaignRoutes(opts: { campaigns: CampaignService; guards: { rea
         },
       },
     }, async (request, reply) => reply.status(201).send(await campaigns.create({ ...request.body, actor: actorOf(request.principal!) })));
+    app.get<{ Querystring: { limit?: number; before?: string } }>('/api/v1/campaigns', {
+      preValidation: guards.read,
+      schema: { tags: ['campaigns'], summary: 'Campaigns newest first with per-status device counts; page with `before` (the last id of the previous page)', security: bearerSecurity, querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 100 }, before: { type: 'string', maxLength: 64 } } } },
+    }, async (request) => campaigns.list({ limit: request.query.limit ?? 20, before: request.query.before }));
     app.get<{ Params: { id: string } }>('/api/v1/campaigns/:id', {
       preValidation: guards.read, schema: { tags: ['campaigns'], summary: 'A campaign with per-status device counts', security: bearerSecurity },
     }, async (request) => campaigns.get(request.params.id));

@@ -118,6 +118,25 @@ export class CampaignService {
     return { id: c.id, releaseId: c.release_id, name: c.name, state: c.state, emergency: c.emergency === 1, phases: JSON.parse(c.phases) as number[], currentPhase: Number(c.current_phase), pausedReason: c.paused_reason, counts };
   }
 
+  /** Campaigns newest first, one page (`before`: the last id of the previous page), counts by one grouped query. */
+  async list(opts: { limit: number; before?: string }): Promise<{ campaigns: Array<CampaignView & { createdAt: string; createdBy: string }>; next: string | null }> {
+    let q = this.#db.selectFrom('campaign').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit);
+    if (opts.before !== undefined) {
+      const cursor = await this.#db.selectFrom('campaign').select(['created_at', 'id']).where('id', '=', opts.before).executeTakeFirst();
+      if (!cursor) throw new UpdateError('CAMPAIGN_NOT_FOUND', 'no such campaign (before)');
+      q = q.where((eb) => eb.or([eb('created_at', '<', cursor.created_at), eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)])]));
+    }
+    const rows = await q.execute();
+    const tallies = rows.length === 0 ? [] : await this.#db.selectFrom('campaign_device').select(['campaign_id', 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('campaign_id', 'in', rows.map((r) => r.id)).groupBy(['campaign_id', 'status']).execute();
+    const campaigns = rows.map((c) => {
+      const counts: Record<DeviceUpdateStatus, number> = { 'pending': 0, 'downloading': 0, 'installing': 0, 'installed': 0, 'failed': 0, 'rolled-back': 0 };
+      for (const t of tallies) if (t.campaign_id === c.id) counts[t.status] = Number(t.n);
+      return { id: c.id, releaseId: c.release_id, name: c.name, state: c.state, emergency: c.emergency === 1, phases: JSON.parse(c.phases) as number[], currentPhase: Number(c.current_phase), pausedReason: c.paused_reason, counts, createdAt: new Date(Number(c.created_at)).toISOString(), createdBy: c.created_by };
+    });
+    return { campaigns, next: rows.length === opts.limit ? rows.at(-1)!.id : null };
+  }
+
   /** What the device should install now; pulled by the device, so offline devices catch up on return. */
   async desiredFor(deviceId: string): Promise<DesiredState> {
     const rows = await this.#db.selectFrom('campaign_device').innerJoin('campaign', 'campaign.id', 'campaign_device.campaign_id').innerJoin('release', 'release.id', 'campaign.release_id')
