@@ -1,13 +1,14 @@
 // OCSP responder throughput over HTTP keep-alive with 16 concurrent requests, our responder (the
-// whole `medtrust serve` platform in a child process) against `openssl ocsp` running as a
-// responder on the same machine, both driven by the same load generator in this process.
+// whole `medtrust serve` platform in a child process, OCSP on its node:http fast path) against
+// `openssl ocsp` running as a responder on the same machine, both driven by the same raw-socket
+// load generator (ocsp-load.ts) in this process, so client and server are separate processes.
 // Rows: cached responses (no nonce) and freshly signed ones (nonce), plus the encoder choice:
 // hand-written DER against pkijs for building a response and parsing a request.
 import 'reflect-metadata';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { loadConfig, Platform } from '@medtrust/server';
 import type { BenchRow } from './bench-row.ts';
+import { ocspLoad } from './ocsp-load.ts';
 // Internal modules, measured directly for the encoder rows.
 import { buildOcspResponse, parseOcspRequest } from '../packages/server/src/pki/ocsp/index.ts';
 
@@ -24,7 +26,15 @@ const WARMUP_MS = 1000;
 const DURATION_MS = 5000;
 const SELF = fileURLToPath(import.meta.url);
 
-interface Load { readonly perSecond: number; readonly failed: number; readonly firstFailure?: string; readonly perCpuSecond: number | undefined }
+interface Load {
+  readonly perSecond: number;
+  readonly failed: number;
+  readonly firstFailure?: string;
+  readonly perCpuSecond: number | undefined;
+  /** CPU-seconds per wall second of the responder and of the load generator: near 1.0 is one saturated core. */
+  readonly serverCpuShare: number | undefined;
+  readonly clientCpuShare: number;
+}
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
 function cpuSeconds(pid: number | undefined): number | undefined {
@@ -38,51 +48,17 @@ function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-function post(agent: Agent, url: URL, body: Buffer): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/ocsp-request', 'content-length': body.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** A `successful` OCSPResponse: SEQUENCE { ENUMERATED 0, [0] ... }. */
-const successful = (b: Buffer): boolean => b[0] === 0x30 && b.subarray(2, 8).includes(Buffer.from([0x0a, 0x01, 0x00]));
-
-/** CONCURRENCY loops over one keep-alive agent POSTing `body`; counts successful responses per second. */
+/** CONCURRENCY keep-alive connections POSTing `body`; responses per second and per responder CPU-second. */
 async function load(url: string, body: Buffer, durationMs: number, serverPid?: number): Promise<Load> {
-  const cpu0 = cpuSeconds(serverPid);
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const target = new URL(url);
-  let ok = 0;
-  let failed = 0;
-  let firstFailure: string | undefined;
-  const start = performance.now();
-  const deadline = start + durationMs;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < deadline) {
-      try {
-        const r = await post(agent, target, body);
-        if (r.status === 200 && successful(r.body)) ok++;
-        else {
-          failed++;
-          firstFailure ??= `${r.status} ${r.body.subarray(0, 16).toString('hex')}`;
-        }
-      } catch (e) {
-        failed++;
-        firstFailure ??= String(e);
-      }
-    }
-  }));
-  agent.destroy();
+  const cpu0 = cpuSeconds(serverPid);
+  const r = await ocspLoad({ host: target.hostname, port: Number(target.port), path: target.pathname, body, connections: CONCURRENCY, durationMs });
   const cpu1 = cpuSeconds(serverPid);
   const cpu = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
-  return { perSecond: ok / ((performance.now() - start) / 1000), failed, ...(firstFailure ? { firstFailure } : {}), perCpuSecond: cpu ? ok / cpu : undefined };
+  return {
+    perSecond: r.ok / r.seconds, failed: r.failed, ...(r.firstFailure ? { firstFailure: r.firstFailure } : {}),
+    perCpuSecond: cpu ? r.ok / cpu : undefined, serverCpuShare: cpu === undefined ? undefined : cpu / r.seconds, clientCpuShare: r.clientCpuSeconds / r.seconds,
+  };
 }
 
 async function measure(url: string, body: Buffer, serverPid: number | undefined): Promise<Load> {
@@ -190,7 +166,18 @@ export async function run(): Promise<BenchRow[]> {
     const ourUrl = `${(await waitForLine(server, /http:\/\/[\d.]+:\d+/, 60_000))}/ocsp`;
     const cached = await measure(ourUrl, ourReq, server.pid);
     const fresh = await measure(ourUrl, ourNonceReq, server.pid);
+    // The floor: a bare node:http server that answers every POST with one fixed buffer (the cached
+    // response's bytes). How close the fast path comes to it is what is left to tune in our code.
+    const answer = await (async () => {
+      const r = await fetch(ourUrl, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(ourReq) });
+      return Buffer.from(await r.arrayBuffer());
+    })().catch(() => Buffer.alloc(0));
     server.kill('SIGTERM');
+
+    const floorServer = spawn(process.execPath, ['--import', 'tsx', SELF, '--fixed', answer.toString('hex')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(floorServer);
+    const floor = answer.length > 0 ? await measure(`${await waitForLine(floorServer, /http:\/\/[\d.]+:\d+/, 20_000)}/ocsp`, ourReq, floorServer.pid) : undefined;
+    floorServer.kill('SIGTERM');
 
     const o = opensslResponderFiles(dir);
     const port = await freePort();
@@ -203,11 +190,14 @@ export async function run(): Promise<BenchRow[]> {
     const enc = encoderRates(ourNonceReq, signerDer);
     const base = 'openssl ocsp responder (1 process), same load generator';
     const failures = [cached, fresh, baseline].filter((l) => l.failed > 0).map((l) => `${l.failed} failed (${l.firstFailure})`).join('; ');
+    // How busy each side was: a responder near 1.0 CPU-s/s is saturated; a client near it sets the rate.
+    const cpu = (l: Load): string => `responder ${l.serverCpuShare?.toFixed(2) ?? '?'} CPU-s/s, load generator ${l.clientCpuShare.toFixed(2)} CPU-s/s`;
     return [
-      { name: 'cached responses/s, keep-alive, 16 concurrent', value: cached.perSecond, unit: 'resp/s', baseline: base, ratio: cached.perSecond / baseline.perSecond, note: `target >= 4x${failures ? `; ${failures}` : ''}` },
-      { name: 'freshly signed responses/s (nonce), 16 concurrent', value: fresh.perSecond, unit: 'resp/s', baseline: base, ratio: fresh.perSecond / baseline.perSecond, note: 'every response ECDSA P-256 signed' },
-      { name: 'openssl ocsp responder', value: baseline.perSecond, unit: 'resp/s', note: 'signs every response; single process' },
+      { name: 'cached responses/s, keep-alive, 16 connections', value: cached.perSecond, unit: 'resp/s', baseline: base, ratio: cached.perSecond / baseline.perSecond, note: `target >= 4x; ${cpu(cached)}${failures ? `; ${failures}` : ''}` },
+      { name: 'freshly signed responses/s (nonce), 16 connections', value: fresh.perSecond, unit: 'resp/s', baseline: base, ratio: fresh.perSecond / baseline.perSecond, note: `every response ECDSA P-256 signed; ${cpu(fresh)}` },
+      { name: 'openssl ocsp responder', value: baseline.perSecond, unit: 'resp/s', note: `signs every response; one process, HTTP/1.0 (a connection per request); ${cpu(baseline)}` },
       // Per CPU-second of the responder process: the same comparison, robust to other load on the machine.
+      ...(floor ? [{ name: 'bare node:http server, fixed answer (floor)', value: floor.perSecond, unit: 'resp/s', note: `cached path reaches ${((cached.perCpuSecond ?? 0) / (floor.perCpuSecond ?? 1) * 100).toFixed(0)}% of its per-CPU-second rate; ${cpu(floor)}` }] : []),
       ...(cached.perCpuSecond && fresh.perCpuSecond && baseline.perCpuSecond ? [
         { name: 'cached responses per responder CPU-second', value: cached.perCpuSecond, unit: 'resp/cpu-s', baseline: 'openssl ocsp per CPU-second', ratio: cached.perCpuSecond / baseline.perCpuSecond },
         { name: 'fresh (nonce) responses per responder CPU-second', value: fresh.perCpuSecond, unit: 'resp/cpu-s', baseline: 'openssl ocsp per CPU-second', ratio: fresh.perCpuSecond / baseline.perCpuSecond },
@@ -227,4 +217,15 @@ if (process.argv[1] === SELF && process.argv[2] === '--serve') {
   const l = await p.start();
   process.stdout.write(`${l.httpUrl}\n`);
   process.on('SIGTERM', () => void p.stop().finally(() => process.exit(0)));
+}
+
+// Child mode: `node --import tsx bench/ocsp.bench.ts --fixed <hex>` answers every request with those bytes.
+if (process.argv[1] === SELF && process.argv[2] === '--fixed') {
+  const body = Buffer.from(process.argv[3] ?? '', 'hex');
+  const headers = { 'content-type': 'application/ocsp-response', 'content-length': body.length, 'cache-control': 'no-store' };
+  const server = createHttpServer({ keepAliveTimeout: 72_000 }, (req, res) => {
+    req.on('data', () => undefined);
+    req.on('end', () => res.writeHead(200, headers).end(body));
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`http://127.0.0.1:${(server.address() as { port: number }).port}\n`));
 }

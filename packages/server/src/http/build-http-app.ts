@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -10,6 +11,12 @@ import { handleError } from './error-handler.ts';
 /** A domain's routes: registered on the app with whatever services the domain needs. */
 export type RouteModule = (app: FastifyInstance) => void | Promise<void>;
 
+/**
+ * A raw node:http handler asked before Fastify; returns true when it took the request. Only for
+ * hot paths whose cost Fastify's per-request work would dominate (the OCSP responder).
+ */
+export type HttpFastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 export interface HttpAppOptions {
   readonly logger: Logger;
   readonly metrics: Registry;
@@ -20,6 +27,8 @@ export interface HttpAppOptions {
   /** TLS options: serve HTTPS (the device-facing :8443 listener) instead of HTTP. */
   readonly https?: HttpsServerOptions;
   readonly bodyLimitBytes?: number;
+  /** Plain HTTP only: handlers run before Fastify routing, in order. */
+  readonly fastPaths?: readonly HttpFastPath[];
 }
 
 /** The REST/OpenAPI application on :8080; domains add their routes as modules. */
@@ -30,6 +39,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     ...(opts.https ? { https: opts.https } : {}),
+    ...(!opts.https && opts.fastPaths?.length ? { serverFactory: fastPathServer(opts.fastPaths) } : {}),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, allowUnionTypes: true } },
   } as FastifyServerOptions) as unknown as FastifyInstance;
   app.decorateRequest('principal', undefined);
@@ -64,4 +74,20 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
 
   for (const r of opts.routes) await r(app);
   return app;
+}
+
+/** The node:http server Fastify would create, with the fast paths in front of its handler. */
+function fastPathServer(fastPaths: readonly HttpFastPath[]) {
+  return (handler: (req: IncomingMessage, res: ServerResponse) => void, o: FastifyServerOptions) => {
+    const server = createServer({}, (req, res) => {
+      for (const f of fastPaths) if (f(req, res)) return;
+      handler(req, res);
+    });
+    // As Fastify sets them on a server it creates (fastify/lib/server.js).
+    if (o.keepAliveTimeout) server.keepAliveTimeout = o.keepAliveTimeout;
+    if (o.requestTimeout) server.requestTimeout = o.requestTimeout;
+    if (o.connectionTimeout) server.setTimeout(o.connectionTimeout);
+    if (o.maxRequestsPerSocket) server.maxRequestsPerSocket = o.maxRequestsPerSocket;
+    return server;
+  };
 }

@@ -1,5 +1,5 @@
 export { buildHttpApp } from './build-http-app.ts';
-export type { RouteModule, HttpAppOptions } from './build-http-app.ts';
+export type { RouteModule, HttpAppOptions, HttpFastPath } from './build-http-app.ts';
 export { errorCatalogue, statusOf } from './error-catalogue.ts';
 export { requirePermission, authenticateRequest, bearerSecurity, SESSION_COOKIE, sessionCookieOf } from './auth.ts';
 export type { SessionAuthenticator } from './auth.ts';

@@ -40,4 +40,4 @@ export { CrlService } from './crl/index.ts';
 export type { CurrentCrl } from './crl/index.ts';
 export { OcspResponder } from './ocsp/index.ts';
 export type { OcspAnswer, OcspOutcome } from './ocsp/index.ts';
-export { publicPkiRoutes, certificateRoutes } from './routes/index.ts';
+export { publicPkiRoutes, certificateRoutes, ocspFastPath } from './routes/index.ts';

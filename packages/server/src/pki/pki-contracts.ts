@@ -37,8 +37,11 @@ export interface OcspSignerIdentity {
 export interface CertificateAuthorities {
   /** CA_NOT_INITIALISED when `medtrust init` has not run. */
   get(name: CaName): Promise<LoadedCa>;
-  /** The OCSP signer for certificates issued by `issuer` (one per issuing CA). */
-  ocspSigner(issuer: CaName): Promise<OcspSignerIdentity>;
+  /**
+   * The OCSP signer for certificates issued by `issuer` (one per issuing CA). `fresh` re-reads
+   * storage, for a signer another node may have renewed.
+   */
+  ocspSigner(issuer: CaName, opts?: { readonly fresh?: boolean }): Promise<OcspSignerIdentity>;
   /** Which CA issued a certificate, by its authority key identifier or issuer name; undefined if none of ours. */
   findIssuer(certDer: Buffer): Promise<LoadedCa | undefined>;
 }

@@ -12,7 +12,7 @@ import { DbEventBus } from '../events/index.ts';
 import { authenticateRequest, buildHttpApp, type HttpsListener, requirePermission, type RouteModule, startHttpsListener, staticWebRoutes } from '../http/index.ts';
 import { type PlatformGateway, startPlatformGateway } from '../gateway/index.ts';
 import { JobRunner } from '../jobs/index.ts';
-import { CaHierarchy, type CaSummary, CertificateQueries, certificateRoutes, CrlService, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, EstService, estRoutes, FactoryProvisioner, IssuanceService, type KeyStore, LazyKeyStore, OcspResponder, openKeyring, openKeyStore, openSecretStore, publicPkiRoutes, RevocationService, type SecretStore } from '../pki/index.ts';
+import { CaHierarchy, type CaSummary, CertificateQueries, certificateRoutes, CrlService, DbCertificateStore, EnrollTokenService, enrollTokenRoutes, EstService, estRoutes, FactoryProvisioner, IssuanceService, type KeyStore, LazyKeyStore, OcspResponder, ocspFastPath, openKeyring, openKeyStore, openSecretStore, publicPkiRoutes, RevocationService, type SecretStore } from '../pki/index.ts';
 import { DeviceRegistry, deviceRoutes as deviceRegistryRoutes } from '../devices/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
@@ -166,6 +166,7 @@ export class Platform {
     services.jobs.add(services.auditCheckpoints.job(AUDIT_CHECKPOINT_INTERVAL_MS));
     services.jobs.add(services.sessions.pruneJob(3_600_000));
     services.jobs.add(services.crls.job());
+    services.jobs.add(services.cas.ocspSignerRenewalJob());
     for (const job of services.policies.jobs) services.jobs.add(job);
     for (const job of clinical.jobs) services.jobs.add(job);
     // Devices held by a crashed node go offline once its heartbeat is stale (docs/gateway.md).
@@ -230,6 +231,8 @@ export class Platform {
     });
     this.#http = await buildHttpApp({
       logger: s.logger, metrics: s.metrics, version: VERSION, routes,
+      // Well-formed OCSP requests skip Fastify (hot path); the /ocsp routes document and back them.
+      fastPaths: [ocspFastPath(s.ocsp)],
       ready: async () => {
         await s.db.selectFrom('tenant').select('id').limit(1).execute();
         return true;

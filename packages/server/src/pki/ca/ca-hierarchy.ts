@@ -3,6 +3,7 @@ import { type Clock, systemClock, toPem } from '@medtrust/core';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../../audit/index.ts';
 import type { Database } from '../../db/index.ts';
+import type { Job } from '../../jobs/index.ts';
 import { PkiError } from '../errors.ts';
 import type { KeyAlgorithm, KeyStore } from '../keystore/key-store.ts';
 import type { CaName, CertificateAuthorities, LoadedCa, OcspSignerIdentity } from '../pki-contracts.ts';
@@ -93,15 +94,49 @@ export class CaHierarchy implements CertificateAuthorities {
     return p;
   }
 
-  ocspSigner(issuer: CaName): Promise<OcspSignerIdentity> {
+  ocspSigner(issuer: CaName, opts: { fresh?: boolean } = {}): Promise<OcspSignerIdentity> {
     if (!(ISSUING_CAS as readonly string[]).includes(issuer)) return Promise.reject(new PkiError('CA_UNKNOWN', 'no OCSP signer for that CA', { details: { issuer } }));
     let p = this.#signers.get(issuer);
+    if (p && opts.fresh) {
+      // Another node may have renewed it: re-read the row, reload the key only when it changed.
+      const cached = p;
+      p = this.#refreshSigner(issuer, cached);
+      this.#signers.set(issuer, p);
+      const refreshed = p;
+      refreshed.catch(() => {
+        if (this.#signers.get(issuer) === refreshed) this.#signers.set(issuer, cached);
+      });
+    }
     if (!p) {
       p = this.#loadSigner(issuer);
       this.#signers.set(issuer, p);
       p.catch(() => this.#signers.delete(issuer));
     }
     return p;
+  }
+
+  /**
+   * Re-issues every delegated OCSP signer within `Validity.ocspSignerRenewBeforeDays` of expiry
+   * (new key, new certificate, audited as pki.ocsp-signer.issued); returns what it renewed.
+   */
+  async renewOcspSigners(): Promise<CaSummary[]> {
+    const renewed: CaSummary[] = [];
+    for (const name of ISSUING_CAS) {
+      const s = await this.#ensureOcspSigner(name);
+      if (s.created) {
+        this.#signers.delete(name);
+        renewed.push(s);
+      }
+    }
+    return renewed;
+  }
+
+  /**
+   * The scheduled renewal, once per cluster. Daily is ample against a 30-day window; other nodes
+   * pick the new signer up through `ocspSigner(…, { fresh: true })` (the OCSP issuer directory).
+   */
+  ocspSignerRenewalJob(intervalMs = 24 * 3_600_000): Job {
+    return { name: 'pki.ocsp-signer-renewal', intervalMs, run: async () => void (await this.renewOcspSigners()) };
   }
 
   /** CERT_INVALID if `certDer` is not a well-formed certificate. Matches by AKI, else issuer name. */
@@ -145,6 +180,13 @@ export class CaHierarchy implements CertificateAuthorities {
     const row = await this.#db.selectFrom('ca').selectAll().where('name', '=', ocspSignerRowName(issuer)).executeTakeFirst();
     if (!row) throw new PkiError('CA_NOT_INITIALISED', 'no OCSP signer; run `medtrust init`', { details: { issuer } });
     return Object.freeze({ certificateDer: Buffer.from(row.certificate_der), key: await this.#keyStore.load(row.key_ref), issuer });
+  }
+
+  async #refreshSigner(issuer: CaName, cached: Promise<OcspSignerIdentity>): Promise<OcspSignerIdentity> {
+    const row = await this.#db.selectFrom('ca').select('certificate_der').where('name', '=', ocspSignerRowName(issuer)).executeTakeFirst();
+    const current = await cached.catch(() => undefined);
+    if (current && row && Buffer.from(row.certificate_der).equals(current.certificateDer)) return current;
+    return this.#loadSigner(issuer);
   }
 
   async #ensureCa(name: CaName): Promise<CaSummary> {
@@ -193,10 +235,11 @@ export class CaHierarchy implements CertificateAuthorities {
       issuerKey: issuer.key, issuerDer: issuer.subjectDer, serial: newSerial(), notBeforeMs: now, notAfterMs, subjectDer: subject.der, spkiDer: spki,
       extensions: [...endEntityExtensions('ocsp-signer', issuer.keyId, issuerUrls(this.#publicUrl, ca)), subjectKeyIdentifier(keyId)],
     });
-    return this.#store({ rowName, caName: ca, profile: 'ocsp-signer', keyRef: key.ref, der, subjectText: subject.text, subjectDer: subject.der, keyId, notBeforeMs: now, notAfterMs, replace: existing !== undefined });
+    const previous = existing ? { serial: certificateFields(Buffer.from(existing.certificate_der)).serialHex, notAfter: Number(existing.not_after) } : undefined;
+    return this.#store({ rowName, caName: ca, profile: 'ocsp-signer', keyRef: key.ref, der, subjectText: subject.text, subjectDer: subject.der, keyId, notBeforeMs: now, notAfterMs, ...(previous ? { replaces: previous } : {}) });
   }
 
-  async #store(r: { rowName: string; caName: CaName; profile: 'ca' | 'ocsp-signer'; keyRef: string; der: Buffer; subjectText: string; subjectDer: Buffer; keyId: Buffer; notBeforeMs: number; notAfterMs: number; replace?: boolean }): Promise<CaSummary> {
+  async #store(r: { rowName: string; caName: CaName; profile: 'ca' | 'ocsp-signer'; keyRef: string; der: Buffer; subjectText: string; subjectDer: Buffer; keyId: Buffer; notBeforeMs: number; notAfterMs: number; replaces?: { serial: string; notAfter: number } }): Promise<CaSummary> {
     const now = this.#clock.nowMs();
     const f = certificateFields(r.der);
     const row = {
@@ -204,8 +247,11 @@ export class CaHierarchy implements CertificateAuthorities {
       key_id: r.keyId, name_sha1: createHash('sha1').update(r.subjectDer).digest(), not_after: r.notAfterMs, created_at: now, crl_number: 0,
     };
     const won = await this.#db.transaction().execute(async (trx) => {
-      if (r.replace) {
-        await trx.updateTable('ca').set({ key_ref: row.key_ref, certificate_der: row.certificate_der, subject: row.subject, key_id: row.key_id, name_sha1: row.name_sha1, not_after: row.not_after, created_at: now }).where('name', '=', r.rowName).execute();
+      if (r.replaces) {
+        // Conditional on the row we read: of two nodes renewing at once, one wins (our new key stays unused).
+        const res = await trx.updateTable('ca').set({ key_ref: row.key_ref, certificate_der: row.certificate_der, subject: row.subject, key_id: row.key_id, name_sha1: row.name_sha1, not_after: row.not_after, created_at: now })
+          .where('name', '=', r.rowName).where('not_after', '=', r.replaces.notAfter).executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 0) return false;
       } else {
         const res = await trx.insertInto('ca').values(row).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
         // Another process initialised it first: keep theirs (our fresh key stays unused).
@@ -222,7 +268,7 @@ export class CaHierarchy implements CertificateAuthorities {
       const theirs = await this.#db.selectFrom('ca').selectAll().where('name', '=', r.rowName).executeTakeFirstOrThrow();
       return summary(r.rowName, theirs.subject, Buffer.from(theirs.certificate_der), theirs.not_after, false);
     }
-    await this.#audit.append({ actor: 'system', action: r.profile === 'ca' ? 'pki.ca.created' : 'pki.ocsp-signer.issued', target: `ca:${r.rowName}`, details: { serial: f.serialHex, subject: r.subjectText, notAfter: r.notAfterMs, keyRef: r.keyRef, keyStore: this.#keyStore.kind } });
+    await this.#audit.append({ actor: 'system', action: r.profile === 'ca' ? 'pki.ca.created' : 'pki.ocsp-signer.issued', target: `ca:${r.rowName}`, details: { serial: f.serialHex, subject: r.subjectText, notAfter: r.notAfterMs, keyRef: r.keyRef, keyStore: this.#keyStore.kind, ...(r.replaces ? { renewal: true, replacesSerial: r.replaces.serial, replacedNotAfter: r.replaces.notAfter } : {}) } });
     return summary(r.rowName, r.subjectText, r.der, r.notAfterMs, true);
   }
 }

@@ -26,6 +26,12 @@ interface CachedResponse {
   readonly expiresAtMs: number;
 }
 
+/** A request's exact bytes resolved to the cache entry answering it (the fast-path index). */
+interface RequestHit {
+  readonly key: string;
+  readonly entry: CachedResponse;
+}
+
 /** Extra validity past the cache lifetime, so a response served from cache is never about to lapse. */
 const NEXT_UPDATE_MARGIN_MS = 300_000;
 
@@ -44,19 +50,34 @@ export class OcspResponder {
   readonly #maxCacheEntries: number;
   readonly #cache = new Map<string, CachedResponse[]>();
   readonly #inflight = new Map<string, Promise<OcspAnswer>>();
+  /**
+   * Request DER (as a latin1 string) to its cache entry: a repeated nonce-less request is answered
+   * without parsing it. Never invalidated itself: a hit counts only while its entry is still the
+   * one in `#cache`, so dropping the entry there (revocation, issuance, expiry) drops the hit too.
+   */
+  readonly #byRequest = new Map<string, RequestHit>();
   readonly #counter: Counter<'outcome'> | undefined;
+  /** Counts not yet in the counter: added at scrape time, so a cached answer costs no label hashing. */
+  readonly #pending = new Map<OcspOutcome, number>();
   /** Bumped on every invalidation: a signing that read the status before it must not be cached. */
   #epoch = 0;
 
-  constructor(opts: { db: Kysely<Database>; cas: CertificateAuthorities; events: EventBus; cacheSeconds: number; clock?: Clock; logger?: Logger; metrics?: Registry; maxCacheEntries?: number }) {
+  constructor(opts: { db: Kysely<Database>; cas: CertificateAuthorities; events: EventBus; cacheSeconds: number; clock?: Clock; logger?: Logger; metrics?: Registry; maxCacheEntries?: number; signerRecheckMs?: number }) {
     this.#reader = new RevocationReader({ db: opts.db });
-    this.#issuers = new IssuerDirectory({ cas: opts.cas, ...(opts.logger ? { logger: opts.logger } : {}) });
+    this.#issuers = new IssuerDirectory({ cas: opts.cas, ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.signerRecheckMs !== undefined ? { signerRecheckMs: opts.signerRecheckMs } : {}) });
     this.#events = opts.events;
     this.#clock = opts.clock ?? systemClock;
     this.#logger = opts.logger;
     this.#cacheMs = opts.cacheSeconds * 1000;
     this.#maxCacheEntries = opts.maxCacheEntries ?? 100_000;
-    this.#counter = opts.metrics ? new Counter({ name: 'medtrust_ocsp_responses_total', help: 'OCSP responses by certificate status or OCSP error status', labelNames: ['outcome'], registers: [opts.metrics] }) : undefined;
+    const pending = this.#pending;
+    this.#counter = opts.metrics ? new Counter({
+      name: 'medtrust_ocsp_responses_total', help: 'OCSP responses by certificate status or OCSP error status', labelNames: ['outcome'], registers: [opts.metrics],
+      collect() {
+        for (const [outcome, n] of pending) this.inc({ outcome }, n);
+        pending.clear();
+      },
+    }) : undefined;
   }
 
   /** Drops cached responses when a certificate is revoked or issued; returns the unsubscribe function. */
@@ -75,12 +96,46 @@ export class OcspResponder {
 
   /** Answers a DER OCSPRequest; never throws (errors become OCSP error statuses). */
   async respond(requestDer: Buffer): Promise<OcspAnswer> {
+    const hit = this.cachedAnswer(requestDer);
+    if (hit) return hit;
     const answer = await this.#respond(requestDer).catch((e: unknown) => {
       this.#logger?.error({ err: e }, 'OCSP responder failed');
       return errorAnswer('internalError');
     });
-    this.#counter?.inc({ outcome: answer.outcome });
+    this.#count(answer.outcome);
     return answer;
+  }
+
+  /**
+   * The cached answer to exactly these request bytes, synchronously, or undefined (then call
+   * `respond`). The HTTP fast path answers repeated nonce-less requests from here.
+   */
+  cachedAnswer(requestDer: Buffer): OcspAnswer | undefined {
+    if (this.#byRequest.size === 0) return undefined;
+    const k = requestDer.toString('latin1');
+    const hit = this.#byRequest.get(k);
+    if (!hit) return undefined;
+    const nowMs = this.#clock.nowMs();
+    if (hit.entry.expiresAtMs <= nowMs || !this.#cache.get(hit.key)?.includes(hit.entry)) {
+      this.#byRequest.delete(k);
+      return undefined;
+    }
+    this.#count(hit.entry.outcome);
+    return { der: hit.entry.der, outcome: hit.entry.outcome, maxAgeSeconds: Math.floor((hit.entry.expiresAtMs - nowMs) / 1000) };
+  }
+
+  #count(outcome: OcspOutcome): void {
+    if (this.#counter) this.#pending.set(outcome, (this.#pending.get(outcome) ?? 0) + 1);
+  }
+
+  /** Remembers which entry answers these request bytes; bounded like the cache itself. */
+  #index(requestDer: Buffer, key: string, entry: CachedResponse): void {
+    const k = requestDer.toString('latin1');
+    if (!this.#byRequest.has(k) && this.#byRequest.size >= this.#maxCacheEntries) {
+      const oldest = this.#byRequest.keys().next().value;
+      if (oldest !== undefined) this.#byRequest.delete(oldest);
+    }
+    this.#byRequest.set(k, { key, entry });
   }
 
   async #respond(requestDer: Buffer): Promise<OcspAnswer> {
@@ -97,28 +152,31 @@ export class OcspResponder {
     // vouch for its own CA, so a request mixing issuers is refused the same way.
     if (!first || issuers.some((i) => i?.name !== first.name)) return errorAnswer('unauthorized');
     const only = req.certIds[0]!;
-    if (req.certIds.length === 1 && !req.nonceExtnValue) return this.#cached(first, only);
+    if (req.certIds.length === 1 && !req.nonceExtnValue) return this.#cached(first, only, requestDer);
     const nowMs = this.#now();
     const statuses = await Promise.all(req.certIds.map((id) => this.#statusOf(first, id)));
     const der = buildOcspResponse({ signer: first.signer, producedAtMs: nowMs, nonceExtnValue: req.nonceExtnValue, responses: req.certIds.map((id, i) => ({ certIdDer: id.der, status: statuses[i]!, thisUpdateMs: nowMs, nextUpdateMs: nowMs + this.#cacheMs + NEXT_UPDATE_MARGIN_MS })) });
     return { der, outcome: req.certIds.length === 1 ? statuses[0]!.kind : worst(statuses), maxAgeSeconds: undefined };
   }
 
-  async #cached(issuer: KnownIssuer, id: OcspCertId): Promise<OcspAnswer> {
+  async #cached(issuer: KnownIssuer, id: OcspCertId, requestDer: Buffer): Promise<OcspAnswer> {
     const key = `${issuer.name}:${id.serial}`;
     const nowMs = this.#clock.nowMs();
     const hit = this.#cache.get(key)?.find((c) => c.certIdDer.equals(id.der));
-    if (hit && hit.expiresAtMs > nowMs) return { der: hit.der, outcome: hit.outcome, maxAgeSeconds: Math.floor((hit.expiresAtMs - nowMs) / 1000) };
+    if (hit && hit.expiresAtMs > nowMs) {
+      this.#index(requestDer, key, hit);
+      return { der: hit.der, outcome: hit.outcome, maxAgeSeconds: Math.floor((hit.expiresAtMs - nowMs) / 1000) };
+    }
     const flightKey = `${key}:${id.der.toString('hex')}`;
     let flight = this.#inflight.get(flightKey);
     if (!flight) {
-      flight = this.#sign(issuer, id, key).finally(() => this.#inflight.delete(flightKey));
+      flight = this.#sign(issuer, id, key, Buffer.from(requestDer)).finally(() => this.#inflight.delete(flightKey));
       this.#inflight.set(flightKey, flight);
     }
     return flight;
   }
 
-  async #sign(issuer: KnownIssuer, id: OcspCertId, key: string): Promise<OcspAnswer> {
+  async #sign(issuer: KnownIssuer, id: OcspCertId, key: string, requestDer: Buffer): Promise<OcspAnswer> {
     const epoch = this.#epoch;
     const status = await this.#statusOf(issuer, id);
     const nowMs = this.#now();
@@ -132,6 +190,7 @@ export class OcspResponder {
     }
     const list = (this.#cache.get(key) ?? []).filter((c) => !c.certIdDer.equals(id.der) && c.expiresAtMs > nowMs);
     this.#cache.set(key, [...list, entry]);
+    this.#index(requestDer, key, entry);
     return { der, outcome: status.kind, maxAgeSeconds: Math.floor(this.#cacheMs / 1000) };
   }
 

@@ -6,6 +6,7 @@ import { isCaName } from '../crl/index.ts';
 import { PkiError } from '../errors.ts';
 import type { OcspAnswer, OcspResponder } from '../ocsp/index.ts';
 import type { CaName, CertificateAuthorities } from '../pki-contracts.ts';
+import { MAX_OCSP_REQUEST_BYTES, ocspCacheControl, ocspGetRequestDer } from './ocsp-fast-path.ts';
 
 export interface PublicPkiDeps {
   readonly crls: CrlService;
@@ -13,8 +14,6 @@ export interface PublicPkiDeps {
   readonly cas: CertificateAuthorities;
 }
 
-/** OCSP requests are a few hundred bytes; anything much larger is not one. */
-const MAX_OCSP_REQUEST_BYTES = 16 * 1024;
 const FILE_RE = /^([a-z]{1,32})\.(crl|crt|pem)$/;
 
 function caFile(file: string, ext: 'crl' | 'crt' | 'pem'): CaName {
@@ -26,14 +25,16 @@ function caFile(file: string, ext: 'crl' | 'crt' | 'pem'): CaName {
 
 function sendOcsp(reply: FastifyReply, a: OcspAnswer, cacheable: boolean): FastifyReply {
   void reply.header('content-type', 'application/ocsp-response');
-  // RFC 5019 §6.2: GET responses may be cached by HTTP proxies until they go stale.
-  if (cacheable && a.maxAgeSeconds !== undefined) void reply.header('cache-control', `max-age=${a.maxAgeSeconds}, public, no-transform, must-revalidate`);
-  else void reply.header('cache-control', 'no-store');
+  void reply.header('cache-control', ocspCacheControl(a, cacheable));
   // RFC 6960 §A.1: error statuses are OCSP responses too, sent with HTTP 200.
   return reply.status(200).send(a.der);
 }
 
-/** Public, unauthenticated PKI endpoints on :8080: CA certificates, CRLs and the OCSP responder. */
+/**
+ * Public, unauthenticated PKI endpoints on :8080: CA certificates, CRLs and the OCSP responder.
+ * Well-formed OCSP requests are normally answered by `ocspFastPath` before Fastify sees them; the
+ * OCSP routes here document them in the OpenAPI and answer the rest (and any app without it).
+ */
 export function publicPkiRoutes(deps: PublicPkiDeps): RouteModule {
   return async (root: FastifyInstance) => {
     // An encapsulated scope, so the OCSP body parser does not leak into other domains' routes.
@@ -71,16 +72,7 @@ export function publicPkiRoutes(deps: PublicPkiDeps): RouteModule {
       app.get('/ocsp/*', {
         schema: { tags: ['pki'], summary: 'OCSP responder (RFC 6960 §A.1): GET /ocsp/<url-encoded base64 or base64url DER request>' },
       }, async (req, reply) => {
-        // The raw path, not the router's decoded wildcard: base64 holds '/', '+' and '=' that must survive.
-        const raw = req.url.slice(req.url.indexOf('/ocsp/') + 6).split('?')[0] ?? '';
-        let der: Buffer;
-        try {
-          const b64 = decodeURIComponent(raw);
-          der = /^[A-Za-z0-9+/_-]*={0,2}$/.test(b64) && b64.length <= (MAX_OCSP_REQUEST_BYTES * 4) / 3 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
-        } catch {
-          der = Buffer.alloc(0);
-        }
-        return sendOcsp(reply, await deps.ocsp.respond(der), true);
+        return sendOcsp(reply, await deps.ocsp.respond(ocspGetRequestDer(req.url) ?? Buffer.alloc(0)), true);
       });
     });
   };

@@ -11,7 +11,7 @@ import { buildHttpApp } from '../../../http/index.ts';
 import { createLogger } from '../../../logging/index.ts';
 import { CrlService } from '../../crl/index.ts';
 import { OcspResponder } from '../../ocsp/index.ts';
-import { certificateRoutes, publicPkiRoutes } from '../../routes/index.ts';
+import { certificateRoutes, ocspFastPath, publicPkiRoutes } from '../../routes/index.ts';
 import { createPkiTestStack, type PkiTestStack } from '../../testing/pki-test-stack.ts';
 import { CertificateQueries } from '../certificate-queries.ts';
 import { RevocationService } from '../revocation-service.ts';
@@ -31,7 +31,8 @@ export interface RevocationTestServer {
   close(): Promise<void>;
 }
 
-export async function startRevocationTestServer(dialect: SqlDialectName, opts: { cacheSeconds?: number } = {}): Promise<RevocationTestServer> {
+/** `fastPath: false` serves OCSP through the Fastify routes only, as an app without the fast path would. */
+export async function startRevocationTestServer(dialect: SqlDialectName, opts: { cacheSeconds?: number; fastPath?: boolean } = {}): Promise<RevocationTestServer> {
   // Real time: openssl checks thisUpdate/nextUpdate against its own clock.
   const stack = await createPkiTestStack(dialect, { clock: systemClock });
   const { t, audit, events, cas } = stack;
@@ -46,6 +47,7 @@ export async function startRevocationTestServer(dialect: SqlDialectName, opts: {
   const unsubscribe = [crls.listen(), ocsp.listen()];
   const app = await buildHttpApp({
     logger, metrics, version: 'test', ready: async () => true,
+    ...(opts.fastPath === false ? {} : { fastPaths: [ocspFastPath(ocsp)] }),
     routes: [publicPkiRoutes({ crls, ocsp, cas }), certificateRoutes({ tokens, queries: new CertificateQueries({ db }), revocation })],
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
