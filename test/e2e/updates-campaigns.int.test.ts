@@ -85,6 +85,51 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(JSON.parse(a.details).emergency, true);
     });
 
+    it('selects by tag, and with manual approval waits for a release manager between phases', async () => {
+      const rel = await h.publish('pump-c', '3.0.0', 'fw.bin', Buffer.from('pump-c 3'));
+      await h.t.db.updateTable('campaign').set({ state: 'cancelled' }).execute();
+      const biomed = (await h.tokens.create({ tenantId: h.tenantId, role: 'biomed', name: 'tags', createdBy: 'test' })).token;
+      const tagged = devices.slice(0, 10);
+      for (const d of tagged) assert.equal((await h.call('PUT', `/api/v1/devices/${d}/tags`, { tags: ['icu', 'pilot', 'icu'] }, biomed)).status, 200);
+      assert.deepEqual((await h.call('GET', `/api/v1/devices/${tagged[0]}/tags`, undefined, biomed)).body, { tags: ['icu', 'pilot'] });
+      const created = await h.call('POST', '/api/v1/campaigns', { releaseId: rel.id, name: 'icu with approval', selection: { model: 'pump-c', tags: ['icu', 'pilot'] }, phases: [20, 100], successThreshold: 1, failureThreshold: 0.5, requiresApproval: true });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const id = created.body.id as string;
+      assert.equal(created.body.requiresApproval, true);
+      assert.equal(created.body.counts.pending, 10, 'only the tagged devices');
+      const svc = h.updates.campaigns;
+      const [canary, rest] = [await phaseDevices(id, 0), await phaseDevices(id, 1)];
+      assert.equal(canary.length, 2);
+      for (const d of canary) await svc.report(id, d, 'installed');
+      // Threshold met, but the next phase waits for a person.
+      assert.equal((await svc.get(id)).state, 'awaiting-approval');
+      assert.deepEqual(await svc.desiredFor(rest[0]!), { kind: 'wait', campaignId: id, reason: 'approval' });
+      const reader = (await h.tokens.create({ tenantId: h.tenantId, role: 'auditor', name: 'r', createdBy: 'test' })).token;
+      assert.equal((await h.call('POST', `/api/v1/campaigns/${id}/approve`, undefined, reader)).status, 403);
+      const approved = await h.call('POST', `/api/v1/campaigns/${id}/approve`);
+      assert.equal(approved.status, 200, JSON.stringify(approved.body));
+      assert.deepEqual([approved.body.state, approved.body.currentPhase], ['running', 1]);
+      assert.equal((await svc.desiredFor(rest[0]!)).kind, 'install');
+      assert.equal((await h.call('POST', `/api/v1/campaigns/${id}/approve`)).body.error.code, 'CAMPAIGN_STATE_INVALID');
+      const audit = await h.t.db.selectFrom('audit_entry').select(['action', 'actor', 'outcome']).where('target', '=', `campaign:${id}`).where('action', 'in', ['campaign.approval-requested', 'campaign.phase-approved']).orderBy('seq').execute();
+      assert.deepEqual(audit.map((a) => [a.action, a.actor.startsWith('token:') ? 'token' : a.actor, a.outcome]), [['campaign.approval-requested', 'system', 'success'], ['campaign.phase-approved', 'token', 'success'], ['campaign.phase-approved', 'token', 'denied']]);
+      for (const d of rest) await svc.report(id, d, 'installed');
+      assert.equal((await svc.get(id)).state, 'completed');
+    });
+
+    it('refuses bad tags with a code and keeps the old ones', async () => {
+      const biomed = (await h.tokens.create({ tenantId: h.tenantId, role: 'biomed', name: 'tags2', createdBy: 'test' })).token;
+      const d = devices[0]!;
+      for (const tags of [['has space'], ['-lead'], ['x'.repeat(65)], Array.from({ length: 21 }, (_, i) => `t${i}`)]) {
+        const r = await h.call('PUT', `/api/v1/devices/${d}/tags`, { tags }, biomed);
+        assert.equal(r.status, 400, JSON.stringify(tags));
+        assert.ok(['DEVICE_TAG_INVALID', 'REQUEST_INVALID'].includes(r.body.error.code), r.body.error.code);
+      }
+      assert.deepEqual((await h.call('GET', `/api/v1/devices/${d}/tags`, undefined, biomed)).body.tags, ['icu', 'pilot']);
+      assert.equal((await h.call('GET', '/api/v1/devices/dev_nope/tags', undefined, biomed)).status, 404);
+      assert.equal(await codeOf(h.updates.campaigns.create({ releaseId: 'x', name: 'x', selection: { model: 'pump-c', tags: ['bad tag'] }, actor: 'test' })), 'CAMPAIGN_INVALID');
+    });
+
     describe('when the definition is bad', () => {
       it('refuses with codes and stores nothing', async () => {
         const rel = await h.t.db.selectFrom('release').select('id').where('state', '=', 'published').executeTakeFirstOrThrow();

@@ -1,6 +1,7 @@
 import { isMedTrustError } from '@medtrust/core';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit-command.ts';
+import { registerCampaign } from './commands/campaign-command.ts';
 import { registerBackup } from './commands/backup-command.ts';
 import { registerCert } from './commands/cert-command.ts';
 import { registerDemo } from './commands/demo-command.ts';
@@ -34,6 +35,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerToken(program, ctx);
   registerRelease(program, ctx);
   registerTuf(program, ctx);
+  registerCampaign(program, ctx);
   registerAudit(program, ctx);
   registerTenant(program, ctx);
   registerUser(program, ctx);

@@ -6,3 +6,5 @@ export type { DeviceUpdateErrorCode } from './errors.ts';
 export { AbSlots } from './ab-slots.ts';
 export type { InstalledFirmware, SlotName } from './ab-slots.ts';
 export { compareVersion, schemeOf } from './version-order.ts';
+export { UpdateChannel } from './update-channel.ts';
+export type { UpdateChannelOptions, DesiredStateMessage } from './update-channel.ts';

@@ -59,11 +59,26 @@ export class UpdateClient {
 
   #report(s: UpdateStatus): void {
     this.#o.onStatus?.(s);
+    this.#callListener?.(s);
   }
 
-  /** Installs `version` (default: the newest the model's manifest lists) when policy allows. */
-  async update(opts: { version?: string } = {}): Promise<UpdateResult> {
-    let version: string | null = opts.version ?? null;
+  #callListener: ((s: UpdateStatus) => void) | undefined;
+
+  /**
+   * Installs `version` (default: the newest the model's manifest lists) when policy allows.
+   * `onStatus` hears this call's statuses too (the MQTT channel tags them with the campaign).
+   */
+  async update(opts: { version?: string; onStatus?: (s: UpdateStatus) => void } = {}): Promise<UpdateResult> {
+    this.#callListener = opts.onStatus;
+    try {
+      return await this.#update(opts.version ?? null);
+    } finally {
+      this.#callListener = undefined;
+    }
+  }
+
+  async #update(requested: string | null): Promise<UpdateResult> {
+    let version: string | null = requested;
     const running = this.slots.installed();
     try {
       // A fresh Updater per check: tuf-js records its reference time at construction (TUF 5.1).

@@ -158,7 +158,7 @@ export class Platform {
       // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
       // CSAF documents name the operator (the manufacturer) with the public URL as namespace.
       vulns: new VulnService({ db, audit, clock, publisher: { name: 'MedTrust operator', namespace: config.publicUrl } }),
-      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519', sbomImporter: (o) => services.vulns.importSbom(o) }),
+      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519', sbomImporter: (o) => services.vulns.importSbom(o), onChannelError: (e) => logger.warn({ err: e }, 'update desired-state push failed') }),
       // Security alerts of policies and anomaly detection go through the clinical AlertService.
       policies: createPolicies({ db, audit, events, clock, devices, certificates, revocation, alerts: clinical.alerts, operatorTenantId: () => tenants.ensureOperator() }),
     };
@@ -197,6 +197,7 @@ export class Platform {
       vulnRoutes({ vulns: s.vulns, guard: (permission) => requirePermission(s.tokens, permission) }),
       s.updates.tufRoutes,
       s.updates.releaseRoutes({ manage: requirePermission(s.tokens, 'release:manage'), read: requirePermission(s.tokens, 'release:read') }),
+      s.updates.deviceTagRoutes({ manage: requirePermission(s.tokens, 'device:manage'), read: requirePermission(s.tokens, 'device:read') }),
       authRoutes({ users: s.users, sessions: s.sessions, audit: s.audit, limiter: new LoginRateLimiter({ clock: s.clock }), authenticated: async (req) => void (await authenticateRequest(s.tokens, req)) }),
       accessRoutes({
         tenants: s.tenants, users: s.users, tokens: s.tokens,
@@ -223,6 +224,13 @@ export class Platform {
     });
     routes.push(this.#gateway.apiRoutes);
     const gateway = this.#gateway.gateway;
+    // Updates: devices report status on devices/{id}/update-status (embedded broker) and get their
+    // desired state on devices/{id}/updates/desired, pushed on campaign changes and on request.
+    gateway.broker?.onUpdateStatus(async (session, payload) => void (await s.updates.channel.handle(session, 'update-status', payload)));
+    s.updates.channel.bindPublisher(async (deviceId, suffix, payload) => {
+      const broker = gateway.broker ?? gateway.external;
+      if (broker) await broker.publishToDevice(deviceId, suffix, payload);
+    });
     // Signed commands (and update notices) travel on the device's own topics, either broker.
     s.clinical.bindDeviceSender(async (deviceId, suffix, payload) => {
       const broker = gateway.broker ?? gateway.external;

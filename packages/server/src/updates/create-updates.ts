@@ -20,6 +20,9 @@ import { tufRefreshJob } from './tuf/tuf-refresh-job.ts';
 import { type TufLifetimes, TufRepository } from './tuf/tuf-repository.ts';
 import { TufRootCeremony } from './tuf/tuf-root-ceremony.ts';
 import { tufRoutes } from './tuf/tuf-routes.ts';
+import { UpdateStatusChannel } from './device-channel/update-status-channel.ts';
+import { deviceTagRoutes } from './tags/device-tag-routes.ts';
+import { DeviceTagService } from './tags/device-tag-service.ts';
 
 /** The updates domain as the platform wires it. */
 export interface Updates {
@@ -29,6 +32,11 @@ export interface Updates {
   readonly ceremony: TufRootCeremony;
   readonly reader: TufMetadataReader;
   readonly artifacts: ArtifactStore;
+  /** Desired state and status over MQTT (`devices/{id}/updates/desired`, `devices/{id}/update-status`). */
+  readonly channel: UpdateStatusChannel;
+  readonly tags: DeviceTagService;
+  /** `/api/v1/devices/{id}/tags` ('device:manage' to set, 'device:read' to read). */
+  deviceTagRoutes(guards: { readonly manage: preHandlerAsyncHookHandler; readonly read: preHandlerAsyncHookHandler }): RouteModule;
   /** Public TUF endpoints under /tuf. */
   readonly tufRoutes: RouteModule;
   /** `/api/v1/releases` and `/api/v1/campaigns`, behind the given permission checks ('release:manage', 'release:read'). */
@@ -58,6 +66,8 @@ export interface UpdatesOptions {
   readonly campaignEvaluationIntervalMs?: number;
   /** TUF key type: ed25519 by default; ec-p256 for HSMs without EdDSA. */
   readonly algorithm?: 'ed25519' | 'ec-p256';
+  /** Failures of background desired-state pushes (logged by the platform). */
+  readonly onChannelError?: (e: unknown) => void;
 }
 
 /** Builds releases, the TUF repository, its routes and its refresh job. */
@@ -70,8 +80,11 @@ export function createUpdates(o: UpdatesOptions): Updates {
   const ceremony = new TufRootCeremony({ docs, keyStore: o.rootKeyStore ?? o.keyStore, audit: o.audit, clock: o.clock, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
   const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes, sbomImporter: o.sbomImporter });
   const campaigns = new CampaignService({ db: o.db, audit: o.audit, clock: o.clock, minEvaluationIntervalMs: o.campaignEvaluationIntervalMs });
+  const channel = new UpdateStatusChannel({ campaigns, audit: o.audit, onError: o.onChannelError });
+  const tags = new DeviceTagService({ db: o.db, audit: o.audit, clock: o.clock });
   return {
-    releases, campaigns, tuf, ceremony, reader, artifacts,
+    releases, campaigns, tuf, ceremony, reader, artifacts, channel, tags,
+    deviceTagRoutes: (guards) => deviceTagRoutes({ tags, guards }),
     tufRoutes: tufRoutes({ reader, repository: tuf }),
     releaseRoutes: (guards) => async (app) => {
       await releaseRoutes({ releases, guards })(app);

@@ -17,6 +17,8 @@ export const updateErrors = defineErrors({
   CAMPAIGN_NOT_FOUND: { status: 404, meaning: 'No campaign with that id.', fix: 'List campaigns to find the id.' },
   CAMPAIGN_INVALID: { status: 400, meaning: 'The campaign definition is invalid (phases, thresholds, window, selection) or its release is not published.', fix: 'Phases are increasing percentages ending at 100; thresholds are between 0 and 1; window hours 0-23; see docs/updates.md.' },
   CAMPAIGN_STATE_INVALID: { status: 409, meaning: 'The campaign state does not allow this action.', fix: 'Only a paused campaign can be resumed; a completed or cancelled one is final.' },
+  DEVICE_TAG_INVALID: { status: 400, meaning: 'A device tag is malformed or there are too many.', fix: 'Up to 20 tags, each 1-64 of A-Z a-z 0-9 . _ : - starting with a letter or digit.' },
+  UPDATE_STATUS_INVALID: { status: 400, meaning: 'A device\'s update status message (MQTT `devices/{id}/update-status`) is not valid JSON of the documented shape, or names a campaign the device is not in.', fix: 'Send `{"v":1,"kind":"check"}` or `{"v":1,"campaignId":...,"kind":...}` as in docs/updates.md; use the campaign id from the desired state.' },
   TUF_ROOT_INVALID: { status: 400, meaning: 'A root rotation was asked with an invalid threshold or key count.', fix: 'Use a threshold of at least 2 and at least as many keys.' },
 });
 

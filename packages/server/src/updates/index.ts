@@ -19,3 +19,6 @@ export type { VersionScheme } from './version.ts';
 export { CampaignService } from './campaigns/campaign-service.ts';
 export type { CampaignView, DesiredState, DeviceUpdateStatus, CreateCampaignInput, CampaignSelection } from './campaigns/campaign-service.ts';
 export type { MaintenanceWindow } from './campaigns/maintenance-window.ts';
+export { UpdateStatusChannel, DESIRED_SUFFIX, STATUS_SUFFIX } from './device-channel/update-status-channel.ts';
+export type { DevicePublisher, UpdateChannelDevice } from './device-channel/update-status-channel.ts';
+export { DeviceTagService } from './tags/device-tag-service.ts';

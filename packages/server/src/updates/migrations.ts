@@ -113,4 +113,25 @@ export const updateMigrations: readonly DomainMigration[] = [
       await db.schema.createIndex('campaign_created').on('campaign').columns(['created_at', 'id']).execute();
     },
   },
+  {
+    name: '20261123-54-updates-device-tags',
+    async up(db, t) {
+      await db.schema.createTable('device_tag')
+        .addColumn('device_id', 'text', (c) => c.notNull().references('device.id'))
+        .addColumn('tag', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('device_tag_pk', ['device_id', 'tag'])
+        .execute();
+      // Campaign selection looks devices up by tag.
+      await db.schema.createIndex('device_tag_tag').on('device_tag').columns(['tag', 'device_id']).execute();
+    },
+  },
+  {
+    name: '20261123-55-updates-campaign-approval',
+    async up(db) {
+      await db.schema.alterTable('campaign').addColumn('requires_approval', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 ];

@@ -67,7 +67,8 @@ export interface CampaignTable {
   id: string;
   release_id: string;
   name: string;
-  state: 'running' | 'paused' | 'completed' | 'cancelled';
+  /** `awaiting-approval`: the open phases met the success threshold; a person must open the next. */
+  state: 'running' | 'paused' | 'awaiting-approval' | 'completed' | 'cancelled';
   /** 0/1: skips maintenance windows and phase waits, never the clinical safety gate. */
   emergency: number;
   /** JSON array of cumulative percentages, e.g. [1, 10, 50, 100]. */
@@ -84,6 +85,8 @@ export interface CampaignTable {
   created_at: number;
   created_by: string;
   updated_at: number;
+  /** 0/1: each next phase waits for a release manager's approval (20261123-55). */
+  requires_approval: number;
 }
 
 export interface CampaignDeviceTable {
@@ -97,7 +100,18 @@ export interface CampaignDeviceTable {
   updated_at: number;
 }
 
+/** A label a tenant puts on its own device; campaigns may select by it. */
+export interface DeviceTagTable {
+  device_id: string;
+  tag: string;
+  /** The device's tenant when the tag was set: tags are that tenant's vocabulary. */
+  tenant_id: string;
+  created_at: number;
+  created_by: string;
+}
+
 export interface UpdateTables {
+  device_tag: DeviceTagTable;
   campaign: CampaignTable;
   campaign_device: CampaignDeviceTable;
   release: ReleaseTable;

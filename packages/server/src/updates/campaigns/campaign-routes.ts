@@ -3,7 +3,7 @@ import { actorOf } from '../../access/index.ts';
 import { bearerSecurity } from '../../http/index.ts';
 import type { CampaignService, CreateCampaignInput } from './campaign-service.ts';
 
-/** `/api/v1/campaigns`: create, read and resume phased rollouts. */
+/** `/api/v1/campaigns`: create, read, resume and approve phased rollouts. */
 export function campaignRoutes(opts: { campaigns: CampaignService; guards: { readonly manage: preHandlerAsyncHookHandler; readonly read: preHandlerAsyncHookHandler } }) {
   const { campaigns, guards } = opts;
   return async (app: FastifyInstance): Promise<void> => {
@@ -15,7 +15,8 @@ export function campaignRoutes(opts: { campaigns: CampaignService; guards: { rea
           type: 'object', required: ['releaseId', 'name', 'selection'], additionalProperties: false,
           properties: {
             releaseId: { type: 'string' }, name: { type: 'string' }, emergency: { type: 'boolean' },
-            selection: { type: 'object', required: ['model'], additionalProperties: false, properties: { model: { type: 'string' }, siteIds: { type: 'array', items: { type: 'string' } }, currentFirmware: { type: 'string' } } },
+            selection: { type: 'object', required: ['model'], additionalProperties: false, properties: { model: { type: 'string' }, siteIds: { type: 'array', items: { type: 'string' } }, currentFirmware: { type: 'string' }, tags: { type: 'array', maxItems: 10, items: { type: 'string', maxLength: 64 } } } },
+            requiresApproval: { type: 'boolean' },
             phases: { type: 'array', items: { type: 'number' } }, successThreshold: { type: 'number' }, failureThreshold: { type: 'number' },
             maintenanceWindow: { type: ['object', 'null'], properties: { startHour: { type: 'integer' }, endHour: { type: 'integer' } } },
           },
@@ -32,5 +33,8 @@ export function campaignRoutes(opts: { campaigns: CampaignService; guards: { rea
     app.post<{ Params: { id: string } }>('/api/v1/campaigns/:id/resume', {
       preValidation: guards.manage, schema: { tags: ['campaigns'], summary: 'Resume a paused campaign', security: bearerSecurity },
     }, async (request) => campaigns.resume(request.params.id, actorOf(request.principal!)));
+    app.post<{ Params: { id: string } }>('/api/v1/campaigns/:id/approve', {
+      preValidation: guards.manage, schema: { tags: ['campaigns'], summary: 'Open the next phase of a campaign awaiting approval (audited with the approver)', security: bearerSecurity },
+    }, async (request) => campaigns.approve(request.params.id, actorOf(request.principal!)));
   };
 }

@@ -15,6 +15,8 @@ export interface CampaignSelection {
   readonly model: string;
   readonly siteIds?: readonly string[];
   readonly currentFirmware?: string;
+  /** Devices carrying every one of these tags (set by their tenant, `PUT /api/v1/devices/{id}/tags`). */
+  readonly tags?: readonly string[];
 }
 
 export interface CreateCampaignInput {
@@ -27,13 +29,15 @@ export interface CreateCampaignInput {
   readonly failureThreshold?: number;
   readonly maintenanceWindow?: MaintenanceWindow | null;
   readonly emergency?: boolean;
+  /** Each next phase waits for `approve` by a release manager (after the success threshold). */
+  readonly requiresApproval?: boolean;
   readonly actor: string;
 }
 
 /** What a device should do now for its campaigns. */
 export type DesiredState =
   | { readonly kind: 'none' }
-  | { readonly kind: 'wait'; readonly campaignId: string; readonly reason: 'phase' | 'maintenance-window' | 'paused' }
+  | { readonly kind: 'wait'; readonly campaignId: string; readonly reason: 'phase' | 'maintenance-window' | 'paused' | 'approval' }
   | { readonly kind: 'install'; readonly campaignId: string; readonly releaseId: string; readonly version: string; readonly target: string; readonly emergency: boolean };
 
 export interface CampaignView {
@@ -45,10 +49,26 @@ export interface CampaignView {
   readonly phases: readonly number[];
   readonly currentPhase: number;
   readonly pausedReason: string | null;
+  readonly requiresApproval: boolean;
   readonly counts: Readonly<Record<DeviceUpdateStatus, number>>;
+  /** Of `counts.pending`: devices that reported a running therapy (the clinical safety gate). */
+  readonly deferredForTherapy: number;
 }
 
+/** Which devices' desired state changed: those of phases up to `throughPhase` not yet done. */
+export type DesiredChangeListener = (campaignId: string, throughPhase: number) => void;
+
 const FINAL: ReadonlySet<DeviceUpdateStatus> = new Set(['installed', 'failed', 'rolled-back']);
+
+/** The detail a device sends with `pending` while therapy runs (the clinical safety gate). */
+export const THERAPY_RUNNING = 'therapy-running';
+
+const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+/** A device tag: 1-64 of A-Z a-z 0-9 . _ : - (starting with a letter or digit). */
+export function isTag(t: unknown): t is string {
+  return typeof t === 'string' && TAG_RE.test(t);
+}
 
 /**
  * Phased rollouts. Devices are placed in phases by a hash of (campaign, device), so phases are
@@ -64,6 +84,7 @@ export class CampaignService {
   readonly #clock: Clock;
   readonly #evaluations = new Map<string, { again: boolean }>();
   readonly #minIntervalMs: number;
+  readonly #listeners: DesiredChangeListener[] = [];
 
   constructor(opts: { db: Kysely<Database>; audit: AuditLog; clock?: Clock; minEvaluationIntervalMs?: number }) {
     this.#minIntervalMs = opts.minEvaluationIntervalMs ?? 200;
@@ -82,6 +103,8 @@ export class CampaignService {
     if (!(success > 0 && success <= 1) || !(failure > 0 && failure <= 1)) throw bad('thresholds must be in (0, 1]');
     if (window !== null && !isWindow(window)) throw bad('maintenance window hours must be 0-23 and differ');
     if (!input.name || input.name.length > 200) throw bad('name: 1 to 200 characters');
+    const tags = input.selection.tags ?? [];
+    if (tags.length > 10 || tags.some((t) => !isTag(t))) throw bad('selection.tags: up to 10 tags of 1-64 of A-Z a-z 0-9 . _ : -');
     const release = await this.#db.selectFrom('release').select(['id', 'state', 'version']).where('id', '=', input.releaseId).executeTakeFirst();
     if (!release) throw new UpdateError('RELEASE_NOT_FOUND', 'no such release');
     if (release.state !== 'published') throw bad('the release is not published');
@@ -90,6 +113,7 @@ export class CampaignService {
     let q = this.#db.selectFrom('device').select(['id', 'site_id']).where('model', '=', input.selection.model).where('state', 'in', ['enrolled', 'active']);
     if (input.selection.siteIds?.length) q = q.where('site_id', 'in', [...input.selection.siteIds]);
     if (input.selection.currentFirmware !== undefined) q = q.where('firmware_version', '=', input.selection.currentFirmware);
+    for (const tag of tags) q = q.where('id', 'in', (eb) => eb.selectFrom('device_tag').select('device_tag.device_id').where('device_tag.tag', '=', tag));
     const devices = await q.execute();
     const id = newId('cmp');
     const now = this.#clock.nowMs();
@@ -100,22 +124,27 @@ export class CampaignService {
       await trx.insertInto('campaign').values({
         id, release_id: release.id, name: input.name, state: 'running', emergency: input.emergency ? 1 : 0, phases: JSON.stringify(phases), current_phase: 0,
         success_threshold: success, failure_threshold: failure, maintenance_window: window ? JSON.stringify(window) : null,
-        selection: JSON.stringify(input.selection), paused_reason: null, created_at: now, created_by: input.actor, updated_at: now,
+        selection: JSON.stringify(input.selection), paused_reason: null, created_at: now, created_by: input.actor, updated_at: now, requires_approval: input.requiresApproval ? 1 : 0,
       }).execute();
       const rows = ordered.map((d, i) => ({ campaign_id: id, device_id: d.id, site_id: d.site_id, phase: phaseOf(i), status: 'pending' as const, detail: null, updated_at: now }));
       for (let i = 0; i < rows.length; i += 200) await trx.insertInto('campaign_device').values(rows.slice(i, i + 200)).execute();
     });
-    await this.#audit.append({ actor: input.actor, action: 'campaign.created', target: `campaign:${id}`, details: { releaseId: release.id, version: release.version, devices: devices.length, phases, emergency: input.emergency === true, maintenanceWindow: window } });
+    await this.#audit.append({ actor: input.actor, action: 'campaign.created', target: `campaign:${id}`, details: { releaseId: release.id, version: release.version, devices: devices.length, phases, emergency: input.emergency === true, maintenanceWindow: window, requiresApproval: input.requiresApproval === true, tags } });
+    this.#changed(id, 0);
     return this.get(id);
   }
 
   async get(id: string): Promise<CampaignView> {
     const c = await this.#db.selectFrom('campaign').selectAll().where('id', '=', id).executeTakeFirst();
     if (!c) throw new UpdateError('CAMPAIGN_NOT_FOUND', 'no such campaign');
-    const rows = await this.#db.selectFrom('campaign_device').select(['status']).where('campaign_id', '=', id).execute();
+    const rows = await this.#db.selectFrom('campaign_device').select(['status', 'detail', (eb) => eb.fn.countAll<number | string>().as('n')]).where('campaign_id', '=', id).groupBy(['status', 'detail']).execute();
     const counts: Record<DeviceUpdateStatus, number> = { 'pending': 0, 'downloading': 0, 'installing': 0, 'installed': 0, 'failed': 0, 'rolled-back': 0 };
-    for (const r of rows) counts[r.status] += 1;
-    return { id: c.id, releaseId: c.release_id, name: c.name, state: c.state, emergency: c.emergency === 1, phases: JSON.parse(c.phases) as number[], currentPhase: Number(c.current_phase), pausedReason: c.paused_reason, counts };
+    let deferredForTherapy = 0;
+    for (const r of rows) {
+      counts[r.status] += Number(r.n);
+      if (r.status === 'pending' && r.detail === THERAPY_RUNNING) deferredForTherapy += Number(r.n);
+    }
+    return { id: c.id, releaseId: c.release_id, name: c.name, state: c.state, emergency: c.emergency === 1, phases: JSON.parse(c.phases) as number[], currentPhase: Number(c.current_phase), pausedReason: c.paused_reason, requiresApproval: Number(c.requires_approval) === 1, counts, deferredForTherapy };
   }
 
   /** Campaigns newest first, one page (`before`: the last id of the previous page), counts by one grouped query. */
@@ -127,12 +156,17 @@ export class CampaignService {
       q = q.where((eb) => eb.or([eb('created_at', '<', cursor.created_at), eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)])]));
     }
     const rows = await q.execute();
-    const tallies = rows.length === 0 ? [] : await this.#db.selectFrom('campaign_device').select(['campaign_id', 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
-      .where('campaign_id', 'in', rows.map((r) => r.id)).groupBy(['campaign_id', 'status']).execute();
+    const tallies = rows.length === 0 ? [] : await this.#db.selectFrom('campaign_device').select(['campaign_id', 'status', 'detail', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('campaign_id', 'in', rows.map((r) => r.id)).groupBy(['campaign_id', 'status', 'detail']).execute();
     const campaigns = rows.map((c) => {
       const counts: Record<DeviceUpdateStatus, number> = { 'pending': 0, 'downloading': 0, 'installing': 0, 'installed': 0, 'failed': 0, 'rolled-back': 0 };
-      for (const t of tallies) if (t.campaign_id === c.id) counts[t.status] = Number(t.n);
-      return { id: c.id, releaseId: c.release_id, name: c.name, state: c.state, emergency: c.emergency === 1, phases: JSON.parse(c.phases) as number[], currentPhase: Number(c.current_phase), pausedReason: c.paused_reason, counts, createdAt: new Date(Number(c.created_at)).toISOString(), createdBy: c.created_by };
+      let deferredForTherapy = 0;
+      for (const t of tallies) {
+        if (t.campaign_id !== c.id) continue;
+        counts[t.status] += Number(t.n);
+        if (t.status === 'pending' && t.detail === THERAPY_RUNNING) deferredForTherapy += Number(t.n);
+      }
+      return { id: c.id, releaseId: c.release_id, name: c.name, state: c.state, emergency: c.emergency === 1, phases: JSON.parse(c.phases) as number[], currentPhase: Number(c.current_phase), pausedReason: c.paused_reason, requiresApproval: Number(c.requires_approval) === 1, counts, deferredForTherapy, createdAt: new Date(Number(c.created_at)).toISOString(), createdBy: c.created_by };
     });
     return { campaigns, next: rows.length === opts.limit ? rows.at(-1)!.id : null };
   }
@@ -142,11 +176,11 @@ export class CampaignService {
     const rows = await this.#db.selectFrom('campaign_device').innerJoin('campaign', 'campaign.id', 'campaign_device.campaign_id').innerJoin('release', 'release.id', 'campaign.release_id')
       .leftJoin('tenant', 'tenant.id', 'campaign_device.site_id')
       .select(['campaign.id as campaignId', 'campaign.state', 'campaign.emergency', 'campaign.current_phase', 'campaign.maintenance_window', 'campaign_device.phase', 'campaign_device.status', 'release.id as releaseId', 'release.version', 'release.file_name', 'tenant.time_zone', 'campaign.created_at'])
-      .where('campaign_device.device_id', '=', deviceId).where('campaign.state', 'in', ['running', 'paused']).orderBy('campaign.emergency', 'desc').orderBy('campaign.created_at', 'desc').execute();
+      .where('campaign_device.device_id', '=', deviceId).where('campaign.state', 'in', ['running', 'paused', 'awaiting-approval']).orderBy('campaign.emergency', 'desc').orderBy('campaign.created_at', 'desc').execute();
     const open = rows.find((r) => !FINAL.has(r.status));
     if (!open) return { kind: 'none' };
     if (open.state === 'paused') return { kind: 'wait', campaignId: open.campaignId, reason: 'paused' };
-    if (open.phase > Number(open.current_phase)) return { kind: 'wait', campaignId: open.campaignId, reason: 'phase' };
+    if (open.phase > Number(open.current_phase)) return { kind: 'wait', campaignId: open.campaignId, reason: open.state === 'awaiting-approval' ? 'approval' : 'phase' };
     const window = open.maintenance_window ? (JSON.parse(open.maintenance_window) as MaintenanceWindow) : null;
     // Emergency campaigns skip maintenance windows; the device's clinical gate still applies.
     if (window && open.emergency !== 1 && !inWindow(window, this.#clock.nowMs(), open.time_zone)) return { kind: 'wait', campaignId: open.campaignId, reason: 'maintenance-window' };
@@ -201,7 +235,8 @@ export class CampaignService {
   /** Counts the open phases: pauses at the failure threshold, opens the next phase at the success threshold. */
   async evaluate(campaignId: string): Promise<CampaignTable['state']> {
     const c = await this.#db.selectFrom('campaign').selectAll().where('id', '=', campaignId).executeTakeFirstOrThrow();
-    if (c.state !== 'running') return c.state;
+    // A campaign awaiting approval still pauses on failures in its open phases; it only does not advance.
+    if (c.state !== 'running' && c.state !== 'awaiting-approval') return c.state;
     const phases = JSON.parse(c.phases) as number[];
     let current = Number(c.current_phase);
     for (;;) {
@@ -214,11 +249,13 @@ export class CampaignService {
       const now = this.#clock.nowMs();
       if (total > 0 && failed / total >= c.failure_threshold) {
         const reason = `failures ${failed}/${total} reached ${c.failure_threshold}`;
-        await this.#db.updateTable('campaign').set({ state: 'paused', paused_reason: reason, current_phase: current, updated_at: now }).where('id', '=', campaignId).where('state', '=', 'running').execute();
+        await this.#db.updateTable('campaign').set({ state: 'paused', paused_reason: reason, current_phase: current, updated_at: now }).where('id', '=', campaignId).where('state', 'in', ['running', 'awaiting-approval']).execute();
         await this.#audit.append({ actor: 'system', action: 'campaign.paused', target: `campaign:${campaignId}`, outcome: 'failure', details: { phase: current, failed, total, emergency: c.emergency === 1 } });
+        this.#changed(campaignId, current);
         return 'paused';
       }
       if (total > 0 && installed / total < c.success_threshold) break;
+      if (c.state === 'awaiting-approval') return c.state;
       if (current >= phases.length - 1) {
         if (installed === total) {
           await this.#db.updateTable('campaign').set({ state: 'completed', current_phase: current, updated_at: now }).where('id', '=', campaignId).execute();
@@ -227,11 +264,51 @@ export class CampaignService {
         }
         break;
       }
+      if (Number(c.requires_approval) === 1) {
+        // Manual approval between phases: the threshold is met, a person decides (approve()).
+        const r = await this.#db.updateTable('campaign').set({ state: 'awaiting-approval', current_phase: current, updated_at: now }).where('id', '=', campaignId).where('state', '=', 'running').executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 1) await this.#audit.append({ actor: 'system', action: 'campaign.approval-requested', target: `campaign:${campaignId}`, details: { nextPhase: current + 1, percent: phases[current + 1], installed, total } });
+        return 'awaiting-approval';
+      }
       current += 1;
       await this.#db.updateTable('campaign').set({ current_phase: current, updated_at: now }).where('id', '=', campaignId).execute();
       await this.#audit.append({ actor: 'system', action: 'campaign.phase-opened', target: `campaign:${campaignId}`, details: { phase: current, percent: phases[current], installed, total } });
+      this.#changed(campaignId, current);
     }
     return 'running';
+  }
+
+  /** Opens the next phase of a campaign awaiting approval; audited with the approver. */
+  async approve(campaignId: string, actor: string): Promise<CampaignView> {
+    const c = await this.#db.selectFrom('campaign').select(['state', 'current_phase', 'phases']).where('id', '=', campaignId).executeTakeFirst();
+    if (!c) throw new UpdateError('CAMPAIGN_NOT_FOUND', 'no such campaign');
+    const next = Number(c.current_phase) + 1;
+    const r = await this.#db.updateTable('campaign').set({ state: 'running', current_phase: next, updated_at: this.#clock.nowMs() })
+      .where('id', '=', campaignId).where('state', '=', 'awaiting-approval').where('current_phase', '=', Number(c.current_phase)).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) {
+      await this.#audit.append({ actor, action: 'campaign.phase-approved', target: `campaign:${campaignId}`, outcome: 'denied', details: { code: 'CAMPAIGN_STATE_INVALID', state: c.state } });
+      throw new UpdateError('CAMPAIGN_STATE_INVALID', 'only a campaign awaiting approval can be approved');
+    }
+    await this.#audit.append({ actor, action: 'campaign.phase-approved', target: `campaign:${campaignId}`, details: { phase: next, percent: (JSON.parse(c.phases) as number[])[next] } });
+    this.#changed(campaignId, next);
+    await this.#requestEvaluation(campaignId);
+    return this.get(campaignId);
+  }
+
+  /** Called with the campaign and the phases whose devices' desired state changed. */
+  onDesiredChange(listener: DesiredChangeListener): void {
+    this.#listeners.push(listener);
+  }
+
+  #changed(campaignId: string, throughPhase: number): void {
+    for (const l of this.#listeners) l(campaignId, throughPhase);
+  }
+
+  /** Devices of phases up to `throughPhase` that have not finished: whose desired state to re-send. */
+  async unfinishedDevices(campaignId: string, throughPhase: number): Promise<string[]> {
+    const rows = await this.#db.selectFrom('campaign_device').select('device_id').where('campaign_id', '=', campaignId).where('phase', '<=', throughPhase)
+      .where('status', 'not in', [...FINAL]).execute();
+    return rows.map((r) => r.device_id);
   }
 
   async resume(campaignId: string, actor: string): Promise<CampaignView> {
@@ -241,7 +318,9 @@ export class CampaignService {
       throw new UpdateError('CAMPAIGN_STATE_INVALID', 'only a paused campaign can be resumed');
     }
     await this.#audit.append({ actor, action: 'campaign.resumed', target: `campaign:${campaignId}` });
-    return this.get(campaignId);
+    const c = await this.get(campaignId);
+    this.#changed(campaignId, c.currentPhase);
+    return c;
   }
 
   /** Re-evaluates running campaigns (a safety net for reports that arrived on other nodes). */
@@ -249,7 +328,7 @@ export class CampaignService {
     return {
       name: 'campaign-evaluate', intervalMs,
       run: async () => {
-        const running = await this.#db.selectFrom('campaign').select('id').where('state', '=', 'running').execute();
+        const running = await this.#db.selectFrom('campaign').select('id').where('state', 'in', ['running', 'awaiting-approval']).execute();
         for (const c of running) await this.evaluate(c.id);
       },
     };

@@ -50,9 +50,15 @@ export class EmbeddedBroker implements DeviceBroker {
   #aedes: Aedes | undefined;
   #server: Server | undefined;
   #port = 0;
+  #onUpdateStatus: ((session: DeviceSession, payload: Buffer) => Promise<void>) | undefined;
 
   constructor(opts: EmbeddedBrokerOptions) {
     this.#opts = opts;
+  }
+
+  /** Routes `devices/{id}/update-status` to the updates domain (campaign status, desired state). */
+  onUpdateStatus(listener: (session: DeviceSession, payload: Buffer) => Promise<void>): void {
+    this.#onUpdateStatus = listener;
   }
 
   get port(): number {
@@ -195,6 +201,12 @@ export class EmbeddedBroker implements DeviceBroker {
       conn.endReason = 'topic-forbidden';
       await this.#denyTopic(session, 'publish', packet.topic);
       throw new Error('TOPIC_FORBIDDEN');
+    }
+    if (packet.topic === deviceTopic(session.deviceId, 'update-status')) {
+      // PUBACK only after the campaign recorded the status; unrouted or failed, the device resends.
+      if (!this.#onUpdateStatus) throw new Error('update status is not routed on this node');
+      await this.#onUpdateStatus(session, Buffer.from(packet.payload));
+      return;
     }
     if (packet.topic !== deviceTopic(session.deviceId, TELEMETRY_SUFFIX)) return;
     let result;

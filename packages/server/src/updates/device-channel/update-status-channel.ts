@@ -1,0 +1,108 @@
+import { isMedTrustError } from '@medtrust/core';
+import type { AuditLog } from '../../audit/index.ts';
+import { publishRefusal } from '../../gateway/index.ts';
+import type { CampaignService, DesiredState } from '../campaigns/campaign-service.ts';
+import { parseUpdateStatus } from './update-status-message.ts';
+
+/** Platform to device (QoS 1): the device's desired state. Device to platform: `update-status`. */
+export const DESIRED_SUFFIX = 'updates/desired';
+export const STATUS_SUFFIX = 'update-status';
+
+/** Sends a platform message to `devices/{id}/{suffix}` through whichever broker the node runs. */
+export type DevicePublisher = (deviceId: string, suffix: string, payload: string) => Promise<void>;
+
+/** The device as the gateway authenticated it (from its LDevID, never from the payload). */
+export interface UpdateChannelDevice {
+  readonly deviceId: string;
+  readonly tenantId: string;
+}
+
+const FINAL = new Set(['installed', 'failed', 'rolled-back']);
+
+/**
+ * Desired state and status over MQTT. The platform pushes a device's desired state when a
+ * campaign changes it (created, phase opened or approved, paused, resumed); a device asks for it
+ * with `{"v":1,"kind":"check"}` whenever it (re)connects, which is how an offline device catches
+ * up without retained messages (the embedded broker keeps none across restarts). Status reports
+ * drive the campaign's counts and thresholds.
+ */
+export class UpdateStatusChannel {
+  readonly #campaigns: CampaignService;
+  readonly #audit: AuditLog;
+  readonly #onError: (e: unknown) => void;
+  #publish: DevicePublisher | undefined;
+  /** Campaign notifications run one after another so a large campaign cannot flood the broker. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(opts: { campaigns: CampaignService; audit: AuditLog; onError?: (e: unknown) => void }) {
+    this.#campaigns = opts.campaigns;
+    this.#audit = opts.audit;
+    this.#onError = opts.onError ?? (() => undefined);
+    this.#campaigns.onDesiredChange((id, through) => this.#notifyCampaign(id, through));
+  }
+
+  /** The platform binds the broker once the gateway is up; before that nothing is pushed. */
+  bindPublisher(publish: DevicePublisher): void {
+    this.#publish = publish;
+  }
+
+  /** The desired state message for a device (what it would get over MQTT). */
+  async desiredMessage(deviceId: string): Promise<{ readonly v: 1 } & DesiredState> {
+    return { v: 1, ...(await this.#campaigns.desiredFor(deviceId)) };
+  }
+
+  async sendDesired(deviceId: string): Promise<void> {
+    if (!this.#publish) return;
+    await this.#publish(deviceId, DESIRED_SUFFIX, JSON.stringify(await this.desiredMessage(deviceId)));
+  }
+
+  /**
+   * A device message on a topic other than telemetry; returns false when it is not ours.
+   * Malformed or foreign-campaign reports are refused on `errors` and acknowledged (resending
+   * cannot fix them); a storage failure throws, so the gateway does not acknowledge it.
+   */
+  async handle(device: UpdateChannelDevice, suffix: string, payload: Buffer): Promise<boolean> {
+    if (suffix !== STATUS_SUFFIX) return false;
+    const m = parseUpdateStatus(payload);
+    if (!m) {
+      await this.#refuse(device, null);
+      return true;
+    }
+    if (m.kind === 'check') {
+      await this.sendDesired(device.deviceId);
+      return true;
+    }
+    try {
+      await this.#campaigns.report(m.campaignId, device.deviceId, m.status, m.detail);
+    } catch (e) {
+      if (!isMedTrustError(e) || e.code !== 'CAMPAIGN_NOT_FOUND') throw e;
+      // A device reporting on a campaign it is not in: refused and recorded, nothing changes.
+      await this.#audit.append({ actor: `device:${device.deviceId}`, action: 'update.status', target: `campaign:${m.campaignId}`, tenantId: device.tenantId, outcome: 'denied', details: { code: 'UPDATE_STATUS_INVALID', status: m.status } });
+      await this.#refuse(device, m.campaignId);
+      return true;
+    }
+    if (FINAL.has(m.status)) {
+      await this.#audit.append({ actor: `device:${device.deviceId}`, action: 'update.status', target: `campaign:${m.campaignId}`, tenantId: device.tenantId, outcome: m.status === 'installed' ? 'success' : 'failure', details: { status: m.status, detail: m.detail } });
+    }
+    return true;
+  }
+
+  async #refuse(device: UpdateChannelDevice, campaignId: string | null): Promise<void> {
+    const publish = this.#publish;
+    if (!publish) return;
+    await publishRefusal({ publishToDevice: (id, suffix, p) => publish(id, suffix, p.toString()) }, device.deviceId, { code: 'UPDATE_STATUS_INVALID', messageId: null, topic: `devices/${device.deviceId}/${STATUS_SUFFIX}`, details: campaignId ? { campaignId } : undefined })
+      .catch(this.#onError);
+  }
+
+  #notifyCampaign(campaignId: string, throughPhase: number): void {
+    this.#queue = this.#queue.then(async () => {
+      if (!this.#publish) return;
+      for (const id of await this.#campaigns.unfinishedDevices(campaignId, throughPhase)) await this.sendDesired(id).catch(this.#onError);
+    }).catch(this.#onError);
+  }
+
+  /** Resolves when the pushes queued so far have been sent (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+}
