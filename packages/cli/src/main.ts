@@ -11,6 +11,7 @@ import { registerGateway } from './commands/gateway-command.ts';
 import { registerInit } from './commands/init-command.ts';
 import { registerRelease } from './commands/release-command.ts';
 import { registerServe } from './commands/serve-command.ts';
+import { registerSimulate } from './commands/simulate-command.ts';
 import { registerTenant } from './commands/tenant-command.ts';
 import { registerToken } from './commands/token-command.ts';
 import { registerTuf } from './commands/tuf-command.ts';
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerUser(program, ctx);
   registerEnrollToken(program, ctx);
   registerDemo(program, ctx);
+  registerSimulate(program, ctx);
   registerFactory(program, ctx);
   registerSbom(program, ctx);
   registerFeed(program, ctx);

@@ -164,6 +164,20 @@ export class DeviceRegistry implements DeviceDirectory {
   }
 
   /**
+   * Records the firmware a device runs (the factory image, or a version the device reported);
+   * vulnerability matching and update campaigns select devices by it. Audited when it changes.
+   */
+  async recordFirmware(id: string, firmwareVersion: string, actor: string): Promise<Device> {
+    if (!/^[A-Za-z0-9.+_-]{1,64}$/.test(firmwareVersion)) throw new CoreError('REQUEST_INVALID', 'firmware version must be 1-64 of [A-Za-z0-9.+_-]');
+    const d = await this.get(id);
+    if (d.firmwareVersion === firmwareVersion) return d;
+    const now = this.#clock.nowMs();
+    await this.#db.updateTable('device').set({ firmware_version: firmwareVersion, updated_at: now }).where('id', '=', id).execute();
+    await this.#audit.append({ actor, action: 'device.firmware-recorded', target: `device:${id}`, tenantId: d.tenantId, details: { from: d.firmwareVersion, to: firmwareVersion } });
+    return { ...d, firmwareVersion, updatedAt: now };
+  }
+
+  /**
    * Hands a device to a customer tenant (a hospital claims it) and optionally one of its sites.
    * The caller checks that the tenant and site exist and that the site belongs to the tenant.
    */
