@@ -14,6 +14,8 @@ const benches: Array<() => Promise<BenchModule>> = [
   async () => ({ name: 'hsm', run: (await import('./hsm.bench.ts')).run }),
   async () => ({ name: 'vulns', run: (await import('./vulns.bench.ts')).run }),
   async () => ({ name: 'telemetry', run: (await import('./telemetry.bench.ts')).run }),
+  async () => ({ name: 'dashboard', run: (await import('./dashboard.bench.ts')).run }),
+  async () => ({ name: 'telemetry-storm', run: (await import('./telemetry-storm.bench.ts')).run }),
 ];
 
 const only = process.argv.slice(2);

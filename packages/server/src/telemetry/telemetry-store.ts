@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '@medtrust/core';
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../db/index.ts';
 import { type DeviceMessage, samplesOf } from './device-message.ts';
 import { TelemetryError } from './errors.ts';
@@ -32,6 +32,8 @@ interface Pending {
 }
 
 const SAMPLE_CHUNK = 1000;
+const MESSAGE_COLUMNS = 8;
+const SAMPLE_COLUMNS = 5;
 
 /**
  * Durable telemetry ingest with group commit: messages submitted within a few milliseconds share
@@ -47,6 +49,7 @@ export class TelemetryStore {
   #pending: Pending[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
+  #placeholder: ((n: number) => string) | undefined;
 
   constructor(opts: TelemetryStoreOptions) {
     this.#db = opts.db;
@@ -99,18 +102,37 @@ export class TelemetryStore {
     let inserted: Set<string>;
     try {
       inserted = await this.#db.transaction().execute(async (trx) => {
-        const rows = await trx.insertInto('telemetry_message')
-          .values(unique.map(({ item }) => ({
-            device_id: item.deviceId, message_id: item.message.id, tenant_id: item.tenantId, kind: item.message.kind,
-            device_ts: item.message.ts, received_at: receivedAt, transport: item.transport, payload: JSON.stringify(item.message),
-          })))
-          .onConflict((oc) => oc.columns(['device_id', 'message_id']).doNothing())
-          .returning(['device_id', 'message_id'])
-          .execute();
+        // Hot path, hand-written: the query builder spent as long building a 100-row INSERT as
+        // SQLite spent running it (bench/telemetry.bench.ts). Same statements, same semantics.
+        const ph = this.#placeholders();
+        const params: unknown[] = [];
+        const tuples: string[] = [];
+        for (const { item } of unique) {
+          tuples.push(tuple(ph, params.length, MESSAGE_COLUMNS));
+          // The validated object, re-serialised (about 1 us): the raw bytes could carry duplicate keys
+          // that another reader of the stored payload resolves differently than the validator did.
+          params.push(item.deviceId, item.message.id, item.tenantId, item.message.kind, item.message.ts, receivedAt, item.transport, JSON.stringify(item.message));
+        }
+        const rows = (await trx.executeQuery<{ device_id: string; message_id: string }>(CompiledQuery.raw(
+          `insert into telemetry_message (device_id, message_id, tenant_id, kind, device_ts, received_at, transport, payload) values ${tuples.join(',')} on conflict (device_id, message_id) do nothing returning device_id, message_id`,
+          params,
+        ))).rows;
         const keys = new Set(rows.map((r) => `${r.device_id}\u0000${r.message_id}`));
-        const samples = unique.filter((p) => keys.has(`${p.item.deviceId}\u0000${p.item.message.id}`)).flatMap(({ item }) =>
-          samplesOf(item.message).map((s) => ({ device_id: item.deviceId, metric: s.metric, ts: item.message.ts, value: s.value, message_id: item.message.id })));
-        for (let i = 0; i < samples.length; i += SAMPLE_CHUNK) await trx.insertInto('telemetry_sample').values(samples.slice(i, i + SAMPLE_CHUNK)).execute();
+        const samples: unknown[][] = [];
+        for (const { item } of unique) {
+          if (!keys.has(`${item.deviceId}\u0000${item.message.id}`)) continue;
+          for (const s of samplesOf(item.message)) samples.push([item.deviceId, s.metric, item.message.ts, s.value, item.message.id]);
+        }
+        for (let i = 0; i < samples.length; i += SAMPLE_CHUNK) {
+          const chunk = samples.slice(i, i + SAMPLE_CHUNK);
+          const sp: unknown[] = [];
+          const st: string[] = [];
+          for (const row of chunk) {
+            st.push(tuple(ph, sp.length, SAMPLE_COLUMNS));
+            sp.push(...row);
+          }
+          await trx.executeQuery(CompiledQuery.raw(`insert into telemetry_sample (device_id, metric, ts, value, message_id) values ${st.join(',')}`, sp));
+        }
         return keys;
       });
     } catch (cause) {
@@ -124,4 +146,17 @@ export class TelemetryStore {
       p.resolve(firstByKey.get(key) === p && inserted.has(key) ? 'stored' : 'duplicate');
     }
   }
+
+  /** The dialect's parameter syntax (`?` or `$n`), read off a query Kysely compiles for it. */
+  #placeholders(): (n: number) => string {
+    this.#placeholder ??= this.#db.selectFrom('telemetry_message').select('seq').where('seq', '=', 0).compile().sql.includes('$1') ? (n) => `$${n}` : () => '?';
+    return this.#placeholder;
+  }
+}
+
+/** `(p1, ..., pk)` for parameters after the first `offset`. */
+function tuple(ph: (n: number) => string, offset: number, k: number): string {
+  let out = '(';
+  for (let j = 1; j <= k; j++) out += (j > 1 ? ',' : '') + ph(offset + j);
+  return `${out})`;
 }
