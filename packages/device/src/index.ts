@@ -8,3 +8,5 @@ export { EstClient, EstClientError, newKeyAndCsr, msUntilExpiry } from './est/es
 export type { EnrolAuth } from './est/est-client.ts';
 export { renewIfDue, LdevidRenewal, renewalDueAtMs, DEFAULT_RENEW_BEFORE_DAYS } from './renewal.ts';
 export type { LdevidRenewalOptions } from './renewal.ts';
+export { CommandAgent, commandPublicKey, BoundedNonceRegistry } from './commands/index.ts';
+export type { CommandAgentOptions, CommandHandler, CommandResult } from './commands/index.ts';

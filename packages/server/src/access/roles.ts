@@ -43,6 +43,8 @@ export const PERMISSIONS = {
   // PHI: only the clinicians of the patient's hospital (operator roles never).
   'patient:read': ['clinician'],
   'patient:manage': ['clinician', 'hospital-admin'],
+  // Outbound FHIR push sends PHI to the hospital's own EHR: its admin sets where (fhir/, docs/fhir.md).
+  'fhir-push:manage': ['hospital-admin'],
   'device:assign': ['operator-admin'],
 } as const satisfies Record<string, readonly Role[]>;
 

@@ -24,3 +24,6 @@ export { CommandService } from './commands/command-service.ts';
 export type { CommandSigner, CommandPolicyCheck, CommandDeviceDirectory, CommandTransport, CommandRequest, CommandView } from './commands/command-service.ts';
 export { commandRoutes } from './commands/command-routes.ts';
 export type { CommandRoutesOptions } from './commands/command-routes.ts';
+export { CommandResults } from './commands/command-results.ts';
+export { parseCommandAck, nextCommandStatus } from './commands/command-ack.ts';
+export type { CommandAck } from './commands/command-ack.ts';

@@ -89,8 +89,8 @@ export interface DeviceCommandTable {
   override_reason: string | null;
   confirm_rate_jump: number;
   second_approver: string | null;
-  /** pending-approval -> issued -> acknowledged | rejected; refused never leaves the platform. */
-  status: 'refused' | 'pending-approval' | 'issued' | 'acknowledged' | 'rejected' | 'expired';
+  /** pending-approval -> issued -> acknowledged -> executed | failed, or issued -> rejected (by the device); refused never leaves the platform. */
+  status: 'refused' | 'pending-approval' | 'issued' | 'acknowledged' | 'executed' | 'failed' | 'rejected' | 'expired';
   refusal_code: string | null;
   /** JSON Finding[]. */
   findings: string;

@@ -10,3 +10,7 @@ export { FhirPushService } from './fhir-push-service.ts';
 export type { FhirPushOptions } from './fhir-push-service.ts';
 export { fhirMigrations } from './migrations.ts';
 export type { FhirTables } from './tables.ts';
+export { fhirPushRoutes, checkFhirBaseUrl } from './fhir-push-routes.ts';
+export type { FhirPushRoutesOptions } from './fhir-push-routes.ts';
+export { fhirErrors, FhirError } from './errors.ts';
+export type { FhirErrorCode } from './errors.ts';

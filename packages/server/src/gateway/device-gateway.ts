@@ -11,7 +11,7 @@ import { EmbeddedBroker } from './broker/embedded/embedded-broker.ts';
 import { ExternalBroker } from './broker/external/external-broker.ts';
 import { type DeviceAdmission, DeviceAuthenticator } from './device-authenticator.ts';
 import type { DeviceDirectory } from './device-directory.ts';
-import { DeviceMessageIngest, type StoredListener } from './device-message-ingest.ts';
+import { type CommandResultListener, DeviceMessageIngest, type StoredListener } from './device-message-ingest.ts';
 import { GatewayMetrics } from './gateway-metrics.ts';
 import { enforceLiveRevocation } from './live-revocation.ts';
 import { TokenBuckets } from './token-bucket.ts';
@@ -19,6 +19,8 @@ import { TokenBuckets } from './token-bucket.ts';
 export interface DeviceGatewayOptions {
   /** Told of every newly stored device message (alerts, clinical follow-up). */
   readonly onStored?: StoredListener;
+  /** Told of every command acknowledgement a device publishes (clinical command service). */
+  readonly onCommandResult?: CommandResultListener;
   readonly db: Kysely<Database>;
   readonly audit: AuditLog;
   readonly events: EventBus;
@@ -82,7 +84,7 @@ export class DeviceGateway {
     let broker: EmbeddedBroker | undefined;
     let stopRevocation = (): void => undefined;
     if (o.mqtt) {
-      broker = new EmbeddedBroker({ ...o.mqtt, authenticator, devices: o.devices, ingest, presence, audit: o.audit, metrics, logger: o.logger });
+      broker = new EmbeddedBroker({ ...o.mqtt, authenticator, devices: o.devices, ingest, presence, audit: o.audit, metrics, logger: o.logger, ...(o.onCommandResult ? { onCommandResult: o.onCommandResult } : {}) });
       await broker.start();
       stopRevocation = enforceLiveRevocation({ events: o.events, sessions: broker, audit: o.audit, logger: o.logger, clock });
     }
@@ -91,7 +93,7 @@ export class DeviceGateway {
       // The external broker already acknowledged the device: throttling here could only drop
       // data, so its ingest has no rate limit (the broker's own limits apply).
       const unthrottled = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets: new TokenBuckets({ ratePerS: 1e9, burst: 1e9, clock }), metrics, onStored: o.onStored });
-      external = new ExternalBroker({ url: o.external.url, consumers: o.external.consumers, authenticator, ingest: unthrottled, metrics, logger: o.logger });
+      external = new ExternalBroker({ url: o.external.url, consumers: o.external.consumers, authenticator, ingest: unthrottled, metrics, logger: o.logger, ...(o.onCommandResult ? { onCommandResult: o.onCommandResult } : {}) });
       await external.start();
     }
     return new DeviceGateway({ authenticator, ingest, store, query: new TelemetryQuery({ db: o.db }), presence, metrics, broker, external, stopRevocation });

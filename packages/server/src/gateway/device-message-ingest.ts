@@ -7,6 +7,9 @@ import type { TokenBuckets } from './token-bucket.ts';
 /** Told of every newly stored message (not of duplicates or refusals); must not throw. */
 export type StoredListener = (m: { readonly deviceId: string; readonly tenantId: string; readonly receivedAtMs: number; readonly message: DeviceMessage }) => void;
 
+/** A device's command acknowledgement (`devices/{id}/command-results`); resolves once recorded, rejects to withhold the PUBACK. */
+export type CommandResultListener = (session: DeviceSession, payload: Buffer) => Promise<void>;
+
 export type IngestResult =
   | { readonly kind: 'stored' | 'duplicate'; readonly messageId: string }
   | { readonly kind: 'refused'; readonly messageId: string | null; readonly error: MedTrustError };

@@ -14,7 +14,7 @@ import type { CertificateAuthorities, CertificateStore, Issuer } from '../pki/in
 import { deviceAccessOf, telemetryRoutes } from '../telemetry/index.ts';
 import type { DeviceAdmission } from './device-authenticator.ts';
 import { DeviceGateway } from './device-gateway.ts';
-import type { StoredListener } from './device-message-ingest.ts';
+import type { CommandResultListener, StoredListener } from './device-message-ingest.ts';
 import { deviceHttpsRoutes } from './device-https-routes.ts';
 import { RegistryDeviceDirectory } from './registry-device-directory.ts';
 
@@ -36,6 +36,7 @@ export interface PlatformGatewayDeps {
   /** Connect-time policy check (the policy engine). */
   readonly admission?: DeviceAdmission;
   readonly onStored?: StoredListener;
+  readonly onCommandResult?: CommandResultListener;
 }
 
 export interface PlatformGateway {
@@ -66,7 +67,7 @@ export async function startPlatformGateway(d: PlatformGatewayDeps): Promise<Plat
   }
   const gateway = await DeviceGateway.start({
     db: d.db, audit: d.audit, events: d.events, logger: d.logger, metrics: d.metrics, clock: d.clock, node: d.node,
-    certificates: d.certificates, devices: new RegistryDeviceDirectory(d.devices), mqtt, ...(d.admission ? { admission: d.admission } : {}), ...(d.onStored ? { onStored: d.onStored } : {}),
+    certificates: d.certificates, devices: new RegistryDeviceDirectory(d.devices), mqtt, ...(d.admission ? { admission: d.admission } : {}), ...(d.onStored ? { onStored: d.onStored } : {}), ...(d.onCommandResult ? { onCommandResult: d.onCommandResult } : {}),
     ...(config.mqttUrl !== undefined ? { external: { url: config.mqttUrl } } : {}),
   });
   const apiRoutes = telemetryRoutes({

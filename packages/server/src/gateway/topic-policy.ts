@@ -1,5 +1,7 @@
 /** Where a device may publish and subscribe (docs/device-protocol.md, Topics). */
 export const TELEMETRY_SUFFIX = 'telemetry';
+/** Where a device acknowledges commands (accepted, executed, refused with a code); docs/clinical-commands.md. */
+export const COMMAND_RESULTS_SUFFIX = 'command-results';
 
 export function deviceTopic(deviceId: string, suffix: string): string {
   return `devices/${deviceId}/${suffix}`;

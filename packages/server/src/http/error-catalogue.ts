@@ -5,6 +5,7 @@ import { accessErrors } from '../access/errors.ts';
 import { auditErrors } from '../audit/errors.ts';
 import { backupErrors } from '../backup/errors.ts';
 import { clinicalErrors } from '../clinical/errors.ts';
+import { fhirErrors } from '../fhir/errors.ts';
 import { gatewayErrors } from '../gateway/errors.ts';
 import { patientErrors } from '../patients/errors.ts';
 import { pkiErrors } from '../pki/errors.ts';
@@ -24,6 +25,7 @@ export const errorCatalogue: Readonly<Record<string, ErrorSpec>> = Object.freeze
   ...backupErrors,
   ...auditErrors,
   ...clinicalErrors,
+  ...fhirErrors,
   ...patientErrors,
   ...pkiErrors,
   ...gatewayErrors,

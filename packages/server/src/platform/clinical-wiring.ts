@@ -7,7 +7,8 @@ import { AlertRuleStore, AlertService, alertRoutes, type CommandPolicyCheck, Com
 import type { Database } from '../db/index.ts';
 import type { DeviceRegistry } from '../devices/index.ts';
 import type { EventBus } from '../events/index.ts';
-import { FhirPushService, fhirRoutes, ObservationSource } from '../fhir/index.ts';
+import { CommandResults } from '../clinical/index.ts';
+import { FhirPushService, fhirPushRoutes, fhirRoutes, ObservationSource } from '../fhir/index.ts';
 import type { RouteModule } from '../http/index.ts';
 import type { Job } from '../jobs/index.ts';
 import type { DeviceMessage } from '../telemetry/index.ts';
@@ -92,6 +93,7 @@ export function buildClinical(d: ClinicalDeps) {
       },
     },
   });
+  const commandResults = new CommandResults({ db: d.db, audit: d.audit, clock: d.clock });
   const observations = new ObservationSource({ db: d.db });
   const fhirPush = new FhirPushService({ db: d.db, audit: d.audit, patients, clock: d.clock, secretKey: () => d.secrets.get('fhir-endpoint-secrets') });
 
@@ -100,6 +102,7 @@ export function buildClinical(d: ClinicalDeps) {
     commandRoutes({ tokens: d.tokens, commands, libraries: drugLibraries, signingKeyPem: async () => (await loadOrCreate(d.keyStore, COMMAND_KEY_LABEL)).publicKey.export({ type: 'spki', format: 'pem' }).toString() }),
     patientRoutes({ tokens: d.tokens, patients }),
     fhirRoutes({ tokens: d.tokens, patients, devices: d.devices, observations, manufacturer: 'MedTrust', publicUrl: d.publicUrl }),
+    fhirPushRoutes({ tokens: d.tokens, push: fhirPush }),
   ];
   const jobs: Job[] = [
     { name: 'clinical.alert-escalation', intervalMs: 10_000, run: async () => void (await alerts.escalateDue()) },
@@ -129,7 +132,12 @@ export function buildClinical(d: ClinicalDeps) {
   }
 
   return {
-    alertRules, alerts, webhooks, patients, drugLibraries, commands, observations, fhirPush, routes, jobs, onStored,
+    alertRules, alerts, webhooks, patients, drugLibraries, commands, commandResults, observations, fhirPush, routes, jobs, onStored,
+    /** Publishes on the device's own topic (`devices/{id}/{suffix}`) through the running broker. */
+    async sendToDevice(deviceId: string, suffix: string, payload: string): Promise<void> {
+      if (!sendToDevice) throw new Error('the device gateway is not running');
+      await sendToDevice(deviceId, suffix, payload);
+    },
     bindDeviceSender(send: (deviceId: string, suffix: string, payload: string) => Promise<void>): void {
       sendToDevice = send;
     },

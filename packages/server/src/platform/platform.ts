@@ -221,6 +221,8 @@ export class Platform {
     this.#gateway = await startPlatformGateway({
       ...s, node: s.events.origin, admission: s.policies.engine,
       onStored: (m) => void s.clinical.onStored(m).catch((e: unknown) => s.logger.error({ err: e, deviceId: m.deviceId }, 'alert evaluation failed')),
+      // Devices report on commands (accepted, executed, refused with a code) on their command-results topic.
+      onCommandResult: (session, payload) => s.clinical.commandResults.onPayload(session, payload),
     });
     routes.push(this.#gateway.apiRoutes);
     const gateway = this.#gateway.gateway;

@@ -7,9 +7,9 @@ import type { AuditLog } from '../../../audit/index.ts';
 import type { PresenceService } from '../../../telemetry/index.ts';
 import type { DeviceAuthenticator, DeviceSession } from '../../device-authenticator.ts';
 import type { DeviceDirectory } from '../../device-directory.ts';
-import type { DeviceMessageIngest } from '../../device-message-ingest.ts';
+import type { CommandResultListener, DeviceMessageIngest } from '../../device-message-ingest.ts';
 import type { GatewayMetrics } from '../../gateway-metrics.ts';
-import { deviceTopic, mayPublish, maySubscribe, TELEMETRY_SUFFIX } from '../../topic-policy.ts';
+import { COMMAND_RESULTS_SUFFIX, deviceTopic, mayPublish, maySubscribe, TELEMETRY_SUFFIX } from '../../topic-policy.ts';
 import { publishRefusal } from '../../refusal.ts';
 import type { DeviceBroker, DisconnectReason } from '../device-broker.ts';
 
@@ -26,6 +26,8 @@ export interface EmbeddedBrokerOptions {
   readonly audit: AuditLog;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** Command acknowledgements go to the platform's command service (clinical). */
+  readonly onCommandResult?: CommandResultListener;
 }
 
 interface Connection {
@@ -201,6 +203,11 @@ export class EmbeddedBroker implements DeviceBroker {
       conn.endReason = 'topic-forbidden';
       await this.#denyTopic(session, 'publish', packet.topic);
       throw new Error('TOPIC_FORBIDDEN');
+    }
+    if (o.onCommandResult && packet.topic === deviceTopic(session.deviceId, COMMAND_RESULTS_SUFFIX)) {
+      // Like telemetry: PUBACK only after the platform recorded the result, so the device resends otherwise.
+      await o.onCommandResult(session, Buffer.from(packet.payload));
+      return;
     }
     if (packet.topic === deviceTopic(session.deviceId, 'update-status')) {
       // PUBACK only after the campaign recorded the status; unrouted or failed, the device resends.

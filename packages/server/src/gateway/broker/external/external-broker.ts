@@ -3,10 +3,10 @@ import { isMedTrustError } from '@medtrust/core';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { DeviceAuthenticator, DeviceSession } from '../../device-authenticator.ts';
-import type { DeviceMessageIngest } from '../../device-message-ingest.ts';
+import type { CommandResultListener, DeviceMessageIngest } from '../../device-message-ingest.ts';
 import type { GatewayMetrics } from '../../gateway-metrics.ts';
 import { publishRefusal } from '../../refusal.ts';
-import { deviceTopic } from '../../topic-policy.ts';
+import { COMMAND_RESULTS_SUFFIX, deviceTopic } from '../../topic-policy.ts';
 import type { DeviceBroker, DisconnectReason } from '../device-broker.ts';
 
 export const SHARE_GROUP = 'medtrust';
@@ -22,6 +22,8 @@ export interface ExternalBrokerOptions {
   readonly logger: Logger;
   /** How long a device's admission (valid LDevID, state) is trusted before it is looked up again. */
   readonly sessionCacheMs?: number;
+  /** Command acknowledgements go to the platform's command service (clinical). */
+  readonly onCommandResult?: CommandResultListener;
 }
 
 /**
@@ -58,6 +60,7 @@ export class ExternalBroker implements DeviceBroker {
       };
       client.on('error', (e) => this.#o.logger.warn({ err: e }, 'external broker connection error'));
       await client.subscribeAsync(`$share/${SHARE_GROUP}/devices/+/telemetry`, { qos: 1 });
+      if (this.#o.onCommandResult) await client.subscribeAsync(`$share/${SHARE_GROUP}/devices/+/${COMMAND_RESULTS_SUFFIX}`, { qos: 1 });
       this.#clients.push(client);
     }
   }
@@ -90,6 +93,7 @@ export class ExternalBroker implements DeviceBroker {
       return;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (this.#o.onCommandResult && packet.topic === deviceTopic(deviceId, COMMAND_RESULTS_SUFFIX)) return this.#o.onCommandResult(session, Buffer.from(payload));
     const r = await this.#o.ingest.handle(session, payload, 'mqtt');
     if (r.kind === 'refused') await publishRefusal(this, deviceId, { code: r.error.code, messageId: r.messageId, topic: packet.topic, details: r.error.details }).catch(() => undefined);
   }

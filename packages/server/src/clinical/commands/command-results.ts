@@ -1,0 +1,53 @@
+import { type Clock, systemClock } from '@medtrust/core';
+import type { Kysely } from 'kysely';
+import type { AuditLog } from '../../audit/index.ts';
+import type { Database } from '../../db/index.ts';
+import { type CommandAck, nextCommandStatus, parseCommandAck } from './command-ack.ts';
+
+/**
+ * Records what devices report about commands (`devices/{id}/command-results`): the command's
+ * status moves on (issued -> acknowledged -> executed | failed, or issued -> rejected) and every
+ * report, including a refused replay or forgery that changes nothing, is audited. A device can
+ * only report on its own commands (the gateway names the device from its certificate).
+ */
+export class CommandResults {
+  readonly #db: Kysely<Database>;
+  readonly #audit: AuditLog;
+  readonly #clock: Clock;
+
+  constructor(opts: { db: Kysely<Database>; audit: AuditLog; clock?: Clock }) {
+    this.#db = opts.db;
+    this.#audit = opts.audit;
+    this.#clock = opts.clock ?? systemClock;
+  }
+
+  /** The gateway's hook: parse, then record. A malformed report is audited and dropped (acknowledged). */
+  async onPayload(session: { readonly deviceId: string; readonly tenantId: string }, payload: Buffer): Promise<void> {
+    const ack = parseCommandAck(payload);
+    if (!ack) {
+      await this.#audit.append({ actor: `device:${session.deviceId}`, action: 'command.result-malformed', target: `device:${session.deviceId}`, tenantId: session.tenantId, outcome: 'failure', details: { bytes: payload.length } });
+      return;
+    }
+    await this.record(session, ack);
+  }
+
+  async record(session: { readonly deviceId: string; readonly tenantId: string }, ack: CommandAck): Promise<void> {
+    const row = ack.commandId === null ? undefined
+      : await this.#db.selectFrom('device_command').select(['id', 'tenant_id', 'status']).where('id', '=', ack.commandId).where('device_id', '=', session.deviceId).executeTakeFirst();
+    const next = row ? nextCommandStatus(row.status, ack) : undefined;
+    let applied = false;
+    if (row && next) {
+      const now = this.#clock.nowMs();
+      const u = await this.#db.updateTable('device_command')
+        .set({ status: next, ack_detail: ack.code ?? ack.result, ...(next === 'acknowledged' || next === 'rejected' || row.status === 'issued' ? { acked_at: now } : {}) })
+        .where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
+      applied = Number(u.numUpdatedRows) === 1;
+    }
+    const good = ack.result === 'accepted' || ack.result === 'executed';
+    await this.#audit.append({
+      actor: `device:${session.deviceId}`, action: `command.device-${ack.result}`, target: row ? `command:${row.id}` : `device:${session.deviceId}`,
+      tenantId: row?.tenant_id ?? session.tenantId, outcome: good ? 'success' : ack.result === 'refused' ? 'denied' : 'failure',
+      details: { commandId: ack.commandId, code: ack.code ?? null, status: applied ? next : (row?.status ?? null), known: row !== undefined },
+    });
+  }
+}
