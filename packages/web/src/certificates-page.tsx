@@ -37,7 +37,8 @@ export function CertificatesPage(props: { role: Role }) {
               <td>{c.deviceId ? <Link to={`/devices/${encodeURIComponent(c.deviceId)}`}>{c.deviceId.slice(0, 12)}</Link> : '—'}</td>
               <td className="wrap">{c.subject}</td><td><Chain caName={c.caName} profile={c.profile} /></td><td>{expiry(c.notAfter)}</td>
               <td><span className={`badge cert-${c.status}`}>{c.status}</span>{c.revocationReason ? ` (${c.revocationReason})` : ''}</td>
-              <td>{c.status === 'valid' && can(props.role, 'certificate:revoke') ? <RevokeForm serial={c.serial} onDone={list.reload} /> : '—'}</td>
+              {/* CA, OCSP and TLS certificates of the platform itself are revoked with the CLI, deliberately not one click away. */}
+              <td>{c.status === 'valid' && c.deviceId && can(props.role, 'certificate:revoke') ? <RevokeForm serial={c.serial} onDone={list.reload} /> : c.deviceId ? '—' : <small>platform (CLI)</small>}</td>
             </tr>
           ))}</tbody>
         </table></div>
