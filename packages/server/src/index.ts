@@ -24,3 +24,4 @@ export { createBackup, restoreBackup, BackupError } from './backup/index.ts';
 export { allMigrations as serverMigrations } from './migrations.ts';
 export { PolicyError, policyErrors } from './policy/index.ts';
 export type { PolicyDocument, StoredPolicy, PolicyDecision } from './policy/index.ts';
+export { DEFAULT_THRESHOLD_RULES } from './clinical/index.ts';

@@ -18,6 +18,8 @@ export interface SimulationOptions {
   readonly authOf?: (b: FleetBundle) => Promise<EnrolAuth>;
   readonly firmwareOf?: (index: number, kind: SimDeviceKind) => string | undefined;
   readonly onEvent?: (e: SimEvent) => void;
+  /** Scripts the scenario (episodes, pump programmes) before the first reading is taken. */
+  readonly prepare?: (fleet: SimulatedFleet) => void;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function startSimulation(o: SimulationOptions): Promise<{ fleet: Si
     const s = fleet.stats();
     process.stderr.write(`\r\x1b[Kenrolled ${s.enrolled}/${s.devices}  connected ${s.connected}  offline ${s.offline}  sent ${s.published - s.pending}/${s.published}  queued ${s.pending}  refused ${s.refused}`);
   };
+  o.prepare?.(fleet);
   await fleet.enrol(status);
   fleet.start();
   const timer = setInterval(status, 500);
