@@ -8,6 +8,7 @@ const benches: Array<() => Promise<BenchModule>> = [
   async () => ({ name: 'est', run: (await import('./est.bench.ts')).run }),
   async () => ({ name: 'ocsp', run: (await import('./ocsp.bench.ts')).run }),
   // one line per bench: async () => ({ name: 'x', run: (await import('./x.bench.ts')).run }),
+  async () => ({ name: 'alerts', run: (await import('./alerts.bench.ts')).run }),
   async () => ({ name: 'audit', run: (await import('./audit.bench.ts')).run }),
   async () => ({ name: 'issuance', run: (await import('./issuance.bench.ts')).run }),
   async () => ({ name: 'updates', run: (await import('./updates.bench.ts')).run }),
