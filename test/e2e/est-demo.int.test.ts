@@ -70,7 +70,7 @@ describe('medtrust demo', () => {
   });
 
   it('runs a simulated hospital whose desaturation raised an alert', async () => {
-    assert.match(printed, /devices:\s+8 \(\d+ infusion pumps, \d+ patient monitors, \d+ glucose monitors\), IDevID -> EST -> MQTT/);
+    assert.match(printed, /devices:\s+8 \(\d+ infusion pumps?, \d+ patient monitors?, \d+ glucose monitors?\), IDevID -> EST -> MQTT/);
     const monitor = /alerts:.*desaturation on (\S+),/.exec(printed)?.[1];
     assert.ok(monitor);
     // The backfilled desaturation arrives with its original timestamps; the alert follows.

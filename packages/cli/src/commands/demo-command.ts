@@ -158,10 +158,10 @@ async function startHospital(p: Platform, o: { count: number; seed: string; back
     await new Promise((r) => setTimeout(r, 200));
   }
   const refusal = await pressStuckKey({ httpUrl: o.httpUrl, token: hospital.clinicianToken, deviceId: stuck.id, runningDose: 1000 });
-  const kinds = (k: SimDeviceKind): number => of(k).length;
+  const kinds = (k: SimDeviceKind, name: string): string => `${of(k).length} ${name}${of(k).length === 1 ? '' : 's'}`;
   const lines = [
     `Simulated hospital "${DEMO_HOSPITAL}" (tenant ${hospital.tenantId}), ICU profile, seed ${o.seed}:`,
-    `  devices:          ${bundles.length} (${kinds('infusion-pump')} infusion pumps, ${kinds('patient-monitor')} patient monitors, ${kinds('glucose-monitor')} glucose monitors), IDevID -> EST -> MQTT ${o.mqttUrl}; bundles and queues in ${fleetDir}`,
+    `  devices:          ${bundles.length} (${kinds('infusion-pump', 'infusion pump')}, ${kinds('patient-monitor', 'patient monitor')}, ${kinds('glucose-monitor', 'glucose monitor')}), IDevID -> EST -> MQTT ${o.mqttUrl}; bundles and queues in ${fleetDir}`,
     `  history:          ${Math.round(o.backfillMs / 60_000)} min recorded before the platform came up, replayed with original timestamps`,
     `  patients:         3 (MRN DEMO-1001..1003), ${bound} new device bindings`,
     `  clinician token:  ${hospital.clinicianTokenFile}  (patients, alerts, commands of the hospital)`,
