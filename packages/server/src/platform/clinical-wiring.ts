@@ -110,8 +110,22 @@ export function buildClinical(d: ClinicalDeps) {
     { name: 'fhir.push', intervalMs: 5_000, run: async () => void (await fhirPush.pushDue()) },
   ];
 
+  // A replayed backlog arrives as a burst; evaluated concurrently, a device's readings reached the
+  // threshold trackers out of order (and PostgreSQL lookups finish in any order), so a 30 s rule
+  // fired late. Per device, one message at a time, in store order (found by test/e2e/outage).
+  const chains = new Map<string, Promise<void>>();
   /** After the commit of a device message: alerts from vitals and pump alarms, on original device time. */
-  async function onStored(m: StoredDeviceMessage): Promise<void> {
+  function onStored(m: StoredDeviceMessage): Promise<void> {
+    const run = (chains.get(m.deviceId) ?? Promise.resolve()).then(() => evaluateStored(m));
+    const tail = run.catch(() => undefined);
+    chains.set(m.deviceId, tail);
+    void tail.then(() => {
+      if (chains.get(m.deviceId) === tail) chains.delete(m.deviceId);
+    });
+    return run;
+  }
+
+  async function evaluateStored(m: StoredDeviceMessage): Promise<void> {
     const device = await d.devices.find(m.deviceId);
     if (!device) return;
     const patientId = await patients.patientAt(m.deviceId, m.message.ts);
