@@ -19,6 +19,8 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** First failing status and body, to say why a run went wrong. */
   readonly firstFailure?: string;
+  /** CPU-seconds per wall second this process (the load generator) used. */
+  readonly clientCpuShare: number;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -45,6 +47,7 @@ export async function runLoad(opts: { url: string; caPem: string; clients: reado
   const latencies: number[] = [];
   let failed = 0;
   let firstFailure: string | undefined;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   const deadline = start + opts.durationMs;
   await Promise.all(opts.clients.map(async (c) => {
@@ -64,6 +67,7 @@ export async function runLoad(opts: { url: string; caPem: string; clients: reado
     }
   }));
   const elapsedS = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
-  return { ok: latencies.length, failed, perSecond: latencies.length / elapsedS, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), firstFailure };
+  return { ok: latencies.length, failed, perSecond: latencies.length / elapsedS, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), firstFailure, clientCpuShare: (cpu.user + cpu.system) / 1e6 / elapsedS };
 }

@@ -2,22 +2,27 @@
 // authenticating with its IDevID. Baseline: the same load generator against a plain Node https
 // server whose handler only signs the request body once with a P-256 key (the unavoidable crypto
 // of an enrolment, without CSR checks, storage or audit). Also: certs-only PKCS#7 by hand vs pkijs.
+// The platform (`medtrust serve` on the bench's data dir) and the baseline server each run in a
+// child process; the load generator runs here, so it never shares the server's event loop.
 import 'reflect-metadata';
-import { generateKeyPairSync, sign, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 import { loadConfig, Platform, pkcs7CertsOnly } from '@medtrust/server';
 import type { BenchRow } from './bench-row.ts';
-import { runLoad, type LoadClient } from './est-load.ts';
+import { cpuSeconds, STARTUP_TIMEOUT_MS, waitForLine } from './bench-child.ts';
+import { runLoad, type LoadClient, type LoadResult } from './est-load.ts';
 
 const CLIENTS = 16;
 const DURATION_MS = 8000;
 const CSRS_PER_CLIENT = 120;
+const SELF = fileURLToPath(import.meta.url);
+const BASELINES = fileURLToPath(new URL('./baseline-servers.ts', import.meta.url));
 
 async function makeCsrs(n: number): Promise<string[]> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -36,25 +41,6 @@ function clientsFrom(csrs: readonly string[], ids: ReadonlyArray<{ cert?: string
     const end = i + CSRS_PER_CLIENT;
     return { ...id, next: () => (i < end ? csrs[i++] : undefined) };
   });
-}
-
-async function baseline(csrs: readonly string[], serverKeyPem: string, serverCertPem: string, caPem: string): Promise<{ perSecond: number; p99Ms: number }> {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const server = createServer({ key: serverKeyPem, cert: serverCertPem }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const sig = sign('sha256', Buffer.concat(chunks), privateKey);
-      res.writeHead(200, { 'content-type': 'application/pkcs7-mime' }).end(sig.toString('base64'));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  try {
-    const port = (server.address() as AddressInfo).port;
-    return await runLoad({ url: `https://localhost:${port}/`, caPem, clients: clientsFrom(csrs, Array.from({ length: CLIENTS }, () => ({}))), durationMs: DURATION_MS });
-  } finally {
-    server.close();
-  }
 }
 
 function pkcs7Rates(certs: readonly Buffer[]): { hand: number; lib: number } {
@@ -76,33 +62,71 @@ function pkcs7Rates(certs: readonly Buffer[]): { hand: number; lib: number } {
   return { hand, lib };
 }
 
+interface Measured { readonly load: LoadResult; readonly serverCpuShare: number | undefined }
+
+/** Runs the load against a server child and reads how much CPU the child used meanwhile. */
+async function measure(child: ChildProcess, url: string, clients: LoadClient[], caPem: string): Promise<Measured> {
+  const cpu0 = cpuSeconds(child.pid);
+  const t0 = performance.now();
+  const load = await runLoad({ url, caPem, clients, durationMs: DURATION_MS });
+  const cpu1 = cpuSeconds(child.pid);
+  return { load, serverCpuShare: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / ((performance.now() - t0) / 1000) };
+}
+
+const cpuNote = (m: Measured): string => `server ${m.serverCpuShare?.toFixed(2) ?? '?'} CPU-s/s, load generator ${m.load.clientCpuShare.toFixed(2)} CPU-s/s`;
+
 export async function run(): Promise<BenchRow[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'medtrust-bench-est-'));
-  const platform = await Platform.open({ config: loadConfig({ MEDTRUST_DATA_DIR: dataDir, MEDTRUST_HTTP_PORT: '0', MEDTRUST_HTTPS_PORT: '0', MEDTRUST_MQTT_PORT: '0', MEDTRUST_LOG_LEVEL: 'error' }) });
+  const env = { MEDTRUST_DATA_DIR: dataDir, MEDTRUST_HTTP_PORT: '0', MEDTRUST_HTTPS_PORT: '0', MEDTRUST_MQTT_PORT: '0', MEDTRUST_LOG_LEVEL: 'error' };
+  const children: ChildProcess[] = [];
   try {
-    const listening = await platform.start();
-    const s = platform.services;
-    const rootPem = (await s.cas.get('root')).certificatePem;
-    const devices = await provisionBenchDevices(platform, CLIENTS);
+    // Devices, their IDevIDs and a TLS certificate for the baseline, made before any server runs.
+    const setup = await Platform.open({ config: loadConfig(env) });
+    let rootPem: string;
+    let devices: Array<{ cert: string; key: string }>;
+    let chain: readonly Buffer[];
+    let tlsPem: string;
+    try {
+      await setup.init();
+      rootPem = (await setup.services.cas.get('root')).certificatePem;
+      devices = await provisionBenchDevices(setup, CLIENTS);
+      chain = (await setup.services.cas.get('operational')).chainDer;
+      // The baseline serves with a certificate of the same kind (P-256, same chain) as the listener.
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const tls = await setup.services.issuer.issueTlsServer({ hostnames: ['localhost'], ipAddresses: ['127.0.0.1'], publicKey });
+      writeFileSync(join(dataDir, 'baseline-key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      writeFileSync(join(dataDir, 'baseline-chain.pem'), tls.chainPem);
+      tlsPem = tls.pem;
+    } finally {
+      await setup.stop();
+    }
     const csrs = await makeCsrs(CLIENTS * CSRS_PER_CLIENT);
-    const est = await runLoad({ url: `${listening.httpsUrl.replace('127.0.0.1', 'localhost')}/.well-known/est/simpleenroll`, caPem: rootPem, clients: clientsFrom(csrs, devices), durationMs: DURATION_MS });
-    if (est.failed > 0) throw new Error(`EST bench: ${est.failed} failed requests, first: ${est.firstFailure}`);
-    // The baseline serves with a certificate of the same kind (P-256, same chain) as the listener.
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const tls = await s.issuer.issueTlsServer({ hostnames: ['localhost'], ipAddresses: ['127.0.0.1'], publicKey });
-    const base = await baseline(csrs.slice().reverse(), privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, tls.chainPem, rootPem);
-    const chain = (await s.cas.get('operational')).chainDer;
-    const leaf = Buffer.from(new X509Certificate(tls.pem).raw);
+
+    const server = spawn(process.execPath, ['--import', 'tsx', SELF, '--serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(server);
+    const httpsUrl = (await waitForLine(server, /https:\/\/[\d.]+:\d+/, STARTUP_TIMEOUT_MS)).replace('127.0.0.1', 'localhost');
+    const est = await measure(server, `${httpsUrl}/.well-known/est/simpleenroll`, clientsFrom(csrs, devices), rootPem);
+    server.kill('SIGTERM');
+    if (est.load.failed > 0) throw new Error(`EST bench: ${est.load.failed} failed requests, first: ${est.load.firstFailure}`);
+
+    const signer = spawn(process.execPath, ['--import', 'tsx', BASELINES, 'sign', join(dataDir, 'baseline-key.pem'), join(dataDir, 'baseline-chain.pem')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(signer);
+    const baseUrl = (await waitForLine(signer, /https:\/\/localhost:\d+/, STARTUP_TIMEOUT_MS));
+    const base = await measure(signer, `${baseUrl}/`, clientsFrom(csrs.slice().reverse(), Array.from({ length: CLIENTS }, () => ({}))), rootPem);
+    signer.kill('SIGTERM');
+
+    const leaf = Buffer.from(new X509Certificate(tlsPem).raw);
     const p7 = pkcs7Rates([leaf]);
     const p7chain = pkcs7Rates(chain);
+    const e = est.load;
     return [
-      { name: `simpleenroll, ${CLIENTS} clients, keep-alive (IDevID auth)`, value: est.perSecond, unit: 'enrolments/s', baseline: `https server doing one P-256 sign per request: ${base.perSecond.toFixed(0)} req/s`, ratio: est.perSecond / base.perSecond, note: `${est.ok} enrolments` },
-      { name: 'simpleenroll p99 latency', value: est.p99Ms, unit: 'ms', baseline: `sign-only https server p99 ${base.p99Ms.toFixed(1)} ms`, ratio: est.p99Ms / base.p99Ms, note: `p50 ${est.p50Ms.toFixed(1)} ms; ratio: lower is better` },
+      { name: `simpleenroll, ${CLIENTS} clients, keep-alive (IDevID auth)`, value: e.perSecond, unit: 'enrolments/s', baseline: `https server doing one P-256 sign per request: ${base.load.perSecond.toFixed(0)} req/s`, ratio: e.perSecond / base.load.perSecond, note: `${e.ok} enrolments in ${(DURATION_MS / 1000).toFixed(0)} s; ${cpuNote(est)}` },
+      { name: 'simpleenroll p99 latency', value: e.p99Ms, unit: 'ms', baseline: `sign-only https server p99 ${base.load.p99Ms.toFixed(1)} ms`, ratio: e.p99Ms / base.load.p99Ms, note: `p50 ${e.p50Ms.toFixed(1)} ms; ratio: lower is better; baseline ${cpuNote(base)}` },
       { name: 'certs-only PKCS#7, 1 cert (by hand)', value: p7.hand, unit: 'encodes/s', baseline: `pkijs ${p7.lib.toFixed(0)}/s`, ratio: p7.hand / p7.lib },
       { name: 'certs-only PKCS#7, cacerts chain (by hand)', value: p7chain.hand, unit: 'encodes/s', baseline: `pkijs ${p7chain.lib.toFixed(0)}/s`, ratio: p7chain.hand / p7chain.lib, note: 'cacerts is also cached per process' },
     ];
   } finally {
-    await platform.stop();
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -120,4 +144,12 @@ async function provisionBenchDevices(platform: Platform, n: number): Promise<Arr
     out.push({ cert: idevid.pem, key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
   }
   return out;
+}
+
+// Child mode: `--serve` runs the platform on the bench's data dir (env) and prints its HTTPS URL.
+if (process.argv[1] === SELF && process.argv[2] === '--serve') {
+  const p = await Platform.open({ config: loadConfig(process.env) });
+  const l = await p.start();
+  process.stdout.write(`${l.httpsUrl}\n`);
+  process.on('SIGTERM', () => void p.stop().finally(() => process.exit(0)));
 }

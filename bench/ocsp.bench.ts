@@ -8,7 +8,6 @@ import 'reflect-metadata';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { loadConfig, Platform } from '@medtrust/server';
+import { cpuSeconds, STARTUP_TIMEOUT_MS, waitForLine } from './bench-child.ts';
 import type { BenchRow } from './bench-row.ts';
 import { ocspLoad } from './ocsp-load.ts';
 // Internal modules, measured directly for the encoder rows.
@@ -34,18 +34,6 @@ interface Load {
   /** CPU-seconds per wall second of the responder and of the load generator: near 1.0 is one saturated core. */
   readonly serverCpuShare: number | undefined;
   readonly clientCpuShare: number;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // fields[11], fields[12]: utime, stime in clock ticks (USER_HZ, 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
 }
 
 /** CONCURRENCY keep-alive connections POSTing `body`; responses per second and per responder CPU-second. */
@@ -72,24 +60,6 @@ async function freePort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise((r) => s.close(r));
   return port;
-}
-
-async function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no ${re} within ${timeoutMs} ms: ${buf}`)), timeoutMs);
-    const on = (c: Buffer): void => {
-      buf += c.toString();
-      const m = re.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[0]);
-      }
-    };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${buf}`)));
-  });
 }
 
 const ossl = (dir: string, args: readonly string[]): string => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
@@ -163,7 +133,7 @@ export async function run(): Promise<BenchRow[]> {
 
     const server = spawn(process.execPath, ['--import', 'tsx', SELF, '--serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(server);
-    const ourUrl = `${(await waitForLine(server, /http:\/\/[\d.]+:\d+/, 60_000))}/ocsp`;
+    const ourUrl = `${(await waitForLine(server, /http:\/\/[\d.]+:\d+/, STARTUP_TIMEOUT_MS))}/ocsp`;
     const cached = await measure(ourUrl, ourReq, server.pid);
     const fresh = await measure(ourUrl, ourNonceReq, server.pid);
     // The floor: a bare node:http server that answers every POST with one fixed buffer (the cached
@@ -174,9 +144,9 @@ export async function run(): Promise<BenchRow[]> {
     })().catch(() => Buffer.alloc(0));
     server.kill('SIGTERM');
 
-    const floorServer = spawn(process.execPath, ['--import', 'tsx', SELF, '--fixed', answer.toString('hex')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const floorServer = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./baseline-servers.ts', import.meta.url)), 'fixed', answer.toString('hex')], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(floorServer);
-    const floor = answer.length > 0 ? await measure(`${await waitForLine(floorServer, /http:\/\/[\d.]+:\d+/, 20_000)}/ocsp`, ourReq, floorServer.pid) : undefined;
+    const floor = answer.length > 0 ? await measure(`${await waitForLine(floorServer, /http:\/\/[\d.]+:\d+/, STARTUP_TIMEOUT_MS)}/ocsp`, ourReq, floorServer.pid) : undefined;
     floorServer.kill('SIGTERM');
 
     const o = opensslResponderFiles(dir);
@@ -217,15 +187,4 @@ if (process.argv[1] === SELF && process.argv[2] === '--serve') {
   const l = await p.start();
   process.stdout.write(`${l.httpUrl}\n`);
   process.on('SIGTERM', () => void p.stop().finally(() => process.exit(0)));
-}
-
-// Child mode: `node --import tsx bench/ocsp.bench.ts --fixed <hex>` answers every request with those bytes.
-if (process.argv[1] === SELF && process.argv[2] === '--fixed') {
-  const body = Buffer.from(process.argv[3] ?? '', 'hex');
-  const headers = { 'content-type': 'application/ocsp-response', 'content-length': body.length, 'cache-control': 'no-store' };
-  const server = createHttpServer({ keepAliveTimeout: 72_000 }, (req, res) => {
-    req.on('data', () => undefined);
-    req.on('end', () => res.writeHead(200, headers).end(body));
-  });
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`http://127.0.0.1:${(server.address() as { port: number }).port}\n`));
 }
