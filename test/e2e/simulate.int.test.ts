@@ -86,6 +86,25 @@ describe('medtrust simulate', () => {
     assert.equal((await s.devices.get(first.id)).firmwareVersion, first.firmwareVersion);
   });
 
+  it('onboards bundles from `medtrust factory provision` without the data dir, and enrols with one-time secrets', async () => {
+    const o = capture();
+    const out = join(dir, 'factory');
+    assert.equal(await main(['node', 'medtrust', 'factory', 'provision', '--model', 'ThirdPartyPump', '--hw-rev', 'B', '--count', '2', '--out', out], env, o), 0, o.errors.join('\n'));
+    // Only the bundles and the URLs: the trust anchor is the root at the end of each chain.pem.
+    const noDataDir = { ...env, MEDTRUST_DATA_DIR: join(dir, 'nowhere') };
+    assert.equal(await main(['node', 'medtrust', 'simulate', '--factory-dir', out, '--devices', '2', '--profile', 'ward', '--duration', '2s', '--url', estUrl, '--mqtt-url', listening.mqttUrl!], noDataDir, o), 0, o.errors.join('\n'));
+    assert.match(o.lines.at(-1)!, /simulated 2 devices \(profile ward, seed 1\).*enrolled 2/);
+    for (const b of readBundles(out)) assert.equal((await p.services.devices.get(b.id)).state, 'active');
+    // Too few bundles for --devices is refused.
+    assert.equal(await main(['node', 'medtrust', 'simulate', '--factory-dir', out, '--devices', '3', '--url', estUrl, '--mqtt-url', listening.mqttUrl!], noDataDir, o), 2);
+
+    const secretRun = capture();
+    assert.equal(await main(['node', 'medtrust', 'simulate', '--devices', '1', '--enrol', 'secret', '--duration', '1s', '--fleet-dir', fleetDir(), '--url', estUrl, '--mqtt-url', listening.mqttUrl!], env, secretRun), 0, secretRun.errors.join('\n'));
+    const first = readBundles(fleetDir())[0]!;
+    const viaSecret = await p.services.db.selectFrom('audit_entry').select('actor').where('action', '=', 'pki.est.enrolled').where('target', '=', `device:${first.id}`).where('actor', '=', 'est:basic').execute();
+    assert.equal(viaSecret.length, 1);
+  });
+
   it('buffers a monitor\'s readings through a network outage and replays them with their original timestamps', async () => {
     const bundles = readBundles(fleetDir());
     const caPem = (await p.services.cas.get('root')).certificatePem;
