@@ -55,4 +55,42 @@ export const accessMigrations: readonly DomainMigration[] = [
       await db.schema.createIndex('api_token_tenant').on('api_token').columns(['tenant_id']).execute();
     },
   },
+  {
+    name: '20261123-81-access-oidc',
+    async up(db, t) {
+      await db.schema.createTable('oidc_provider')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenant.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('client_secret_enc', t.binary, (c) => c.notNull())
+        .addColumn('allowed_domains', 'text', (c) => c.notNull())
+        .addColumn('role_claim', 'text')
+        .addColumn('role_map', 'text', (c) => c.notNull())
+        .addColumn('default_role', 'text')
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('updated_at', t.int64, (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('oidc_provider_tenant').on('oidc_provider').columns(['tenant_id']).execute();
+      await db.schema.createTable('oidc_identity')
+        .addColumn('provider_id', 'text', (c) => c.notNull().references('oidc_provider.id'))
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('app_user.id'))
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('last_login_at', t.int64, (c) => c.notNull())
+        .addPrimaryKeyConstraint('oidc_identity_pk', ['provider_id', 'subject'])
+        .execute();
+      await db.schema.createTable('oidc_login')
+        .addColumn('state_sha256', t.binary, (c) => c.primaryKey())
+        .addColumn('provider_id', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('code_verifier', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.int64, (c) => c.notNull())
+        .addColumn('expires_at', t.int64, (c) => c.notNull())
+        .execute();
+    },
+  },
 ];

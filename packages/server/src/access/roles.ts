@@ -14,6 +14,8 @@ export const PERMISSIONS = {
   'token:create': ['operator-admin', 'hospital-admin'],
   'tenant:manage': ['operator-admin'],
   'user:manage': ['operator-admin', 'hospital-admin'],
+  // Hospital single sign-on (OIDC identity providers) for the admin's own tenant (docs/access.md).
+  'sso:manage': ['operator-admin', 'hospital-admin'],
   'device:read': ['operator-admin', 'security-analyst', 'release-manager', 'hospital-admin', 'biomed', 'clinician', 'auditor'],
   'device:provision': ['operator-admin'],
   'device:manage': ['operator-admin', 'hospital-admin', 'biomed'],

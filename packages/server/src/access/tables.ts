@@ -54,11 +54,57 @@ export interface SessionTable {
   revoked_at: number | null;
 }
 
+/** A tenant's OpenID Connect identity provider for hospital single sign-on (docs/access.md). */
+export interface OidcProviderTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  /** Issuer identifier; discovery at `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  client_id: string;
+  /** AES-256-GCM (iv|tag|ct) under the `oidc-client-secrets` key, with the provider id as AAD. */
+  client_secret_enc: Buffer;
+  /** JSON array of lower-case email domains allowed to log in. */
+  allowed_domains: string;
+  /** ID-token claim whose values map to roles (string or array of strings); null: default role only. */
+  role_claim: string | null;
+  /** JSON object claim value -> role; the first value (in claim order) that maps wins. */
+  role_map: string;
+  default_role: string | null;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+  created_by: string;
+}
+
+/** Which IdP subject a user is; the same `sub` always lands on the same account. */
+export interface OidcIdentityTable {
+  provider_id: string;
+  subject: string;
+  user_id: string;
+  created_at: number;
+  last_login_at: number;
+}
+
+/** An authorization request in flight (10 minutes, single use). */
+export interface OidcLoginTable {
+  /** SHA-256 of the state; the state itself is in the browser's `mt_oidc` cookie and the IdP round trip. */
+  state_sha256: Buffer;
+  provider_id: string;
+  nonce: string;
+  code_verifier: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface AccessTables {
   tenant: TenantTable;
   api_token: ApiTokenTable;
   app_user: AppUserTable;
   session: SessionTable;
+  oidc_provider: OidcProviderTable;
+  oidc_identity: OidcIdentityTable;
+  oidc_login: OidcLoginTable;
 }
 
 export type { Generated };

@@ -17,6 +17,7 @@ const NO_TENANT_ID: Readonly<Record<string, string>> = {
   'GET /api/v1/vulnerabilities': 'platform-wide vulnerability catalogue, no tenant rows',
   'POST /api/v1/audit/checkpoints': 'signs over the whole log; operator tenant only',
   'GET /api/v1/alerts/stream': 'live stream of the caller\'s own tenant; its first bytes are leak-checked',
+  'GET /api/v1/auth/oidc/callback': 'single sign-on return: the tenant comes from the login this browser started (none here: refused)',
 };
 
 type Json = Record<string, unknown>;
@@ -71,10 +72,11 @@ for (const dialect of TEST_DIALECTS) {
       const deviceB = await s.devices.create({ serial: 'B-PUMP-0001', model: 'pump-b', hardwareRevision: 'A', tenantId: tenantB }, 'test');
       const userB = await s.users.create({ tenantId: tenantB, email: 'victim@b.example', role: 'clinician', password: 'victim password 123', createdBy: 'test' });
       const tokenB = await s.tokens.create({ tenantId: tenantB, role: 'biomed', name: 'b', createdBy: 'test' });
+      const ssoB = await s.sso.providers.create(tenantB, { name: 'B SSO', issuer: 'https://login.b.example', clientId: 'b-client', clientSecret: 'b-secret', allowedDomains: ['b.example'], defaultRole: 'clinician' }, 'test');
       const seqB = (await s.db.selectFrom('audit_entry').select('seq').where('tenant_id', '=', tenantB).orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow()).seq;
       Object.assign(b, {
         tenantId: tenantB, siteId: siteB, parentId: tenantB, deviceId: deviceB.id, userId: userB.id, tokenId: tokenB.id,
-        seq: String(seqB), serial: deviceB.serial, model: deviceB.model, email: userB.email,
+        seq: String(seqB), serial: deviceB.serial, model: deviceB.model, email: userB.email, ssoProviderId: ssoB.id,
       });
       // A certificate of B's device where the PKI can issue one (for /certificates/{serial}).
       const cert = await s.db.selectFrom('certificate').select('serial').where('device_id', '=', deviceB.id).executeTakeFirst().catch(() => undefined);
@@ -97,6 +99,7 @@ for (const dialect of TEST_DIALECTS) {
         if (param === 'version') return '1.0.0';
         if (path.startsWith('/api/v1/users/')) return b.userId!;
         if (path.startsWith('/api/v1/tokens/')) return b.tokenId!;
+        if (path.startsWith('/api/v1/sso/providers/')) return b.ssoProviderId!;
         if (path.startsWith('/api/v1/tenants/')) return b.tenantId!;
         // Any other id: B's device, the object most routes hang off.
         return b.deviceId!;
@@ -144,7 +147,7 @@ for (const dialect of TEST_DIALECTS) {
           const sent = op.path + JSON.stringify(op.body ?? {});
           const leaked = secrets.filter((x) => !sent.includes(x) && text.includes(x));
           if (leaked.length > 0) failures.push(`${key} as ${who.label}: ${r.status} leaks ${leaked.join(', ')}`);
-          const hasTenantId = /\{|\/(usr|tok|ten|dev)_|\/audit\/\d/.test(op.path) || (op.body !== undefined && JSON.stringify(op.body).includes(b.tenantId!));
+          const hasTenantId = /\{|\/(usr|tok|ten|dev|idp)_|\/audit\/\d/.test(op.path) || (op.body !== undefined && JSON.stringify(op.body).includes(b.tenantId!));
           if (hasTenantId && !routeKey && ![403, 404].includes(r.status)) failures.push(`${key} as ${who.label}: ${r.status} ${text.slice(0, 160)}`);
           if (r.status >= 500) failures.push(`${key} as ${who.label}: ${r.status} ${text.slice(0, 160)}`);
         }

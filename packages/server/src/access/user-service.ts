@@ -29,6 +29,8 @@ export interface PasswordLogin {
 // RFC 5321 §4.5.3.1.3: a path is at most 256 octets; the simple shape check catches typos only.
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}\.[^\s@]{1,60}$/;
 export const MIN_PASSWORD_LENGTH = 12;
+/** Stored in place of a password hash for single-sign-on users; no password verifies against it. */
+const SSO_ONLY = '!sso';
 
 /** People who log in: per-tenant users with one role, scrypt passwords and lockout. */
 export class UserService {
@@ -75,6 +77,36 @@ export class UserService {
     }
     await this.#audit.append({ actor: opts.createdBy, action: 'access.user.created', target: `user:${id}`, tenantId: opts.tenantId, details: { role: opts.role } });
     return { id, tenantId: opts.tenantId, email, role: opts.role, lockedUntil: null, createdAt: now, ...(generated ? { password: generated } : {}) };
+  }
+
+  /**
+   * A user who logs in through the tenant's identity provider only: no password (the stored hash
+   * `!sso` matches no password, so password login always fails for them).
+   */
+  async createSso(opts: { tenantId: string; email: string; role: Role; createdBy: string }): Promise<UserView> {
+    const email = opts.email.trim().toLowerCase();
+    if (!EMAIL.test(email)) throw new AccessError('USER_INVALID', 'malformed email', { details: { field: 'email' } });
+    const tenant = await this.#db.selectFrom('tenant').select(['id', 'kind']).where('id', '=', opts.tenantId).executeTakeFirst();
+    if (!tenant) throw new AccessError('TENANT_UNKNOWN', `no tenant ${opts.tenantId}`);
+    if (opts.role === 'device' || !roleAllowedIn(tenant.kind, opts.role)) throw new AccessError('ROLE_NOT_ALLOWED', `role ${opts.role} cannot be given in a ${tenant.kind} tenant`);
+    const id = newId('usr');
+    const now = this.#clock.nowMs();
+    try {
+      await this.#db.insertInto('app_user').values({ id, tenant_id: opts.tenantId, email, role: opts.role, password_hash: SSO_ONLY, failed_attempts: 0, locked_until: null, created_at: now, created_by: opts.createdBy, disabled_at: null }).execute();
+    } catch (e) {
+      if (/UNIQUE|duplicate key/i.test(e instanceof Error ? e.message : '')) throw new AccessError('USER_EXISTS', 'a user with this email exists', { cause: e });
+      throw e;
+    }
+    await this.#audit.append({ actor: opts.createdBy, action: 'access.user.created', target: `user:${id}`, tenantId: opts.tenantId, details: { role: opts.role, via: 'sso' } });
+    return { id, tenantId: opts.tenantId, email, role: opts.role, lockedUntil: null, createdAt: now };
+  }
+
+  /** Changes a user's role (the identity provider's claim mapping on each single sign-on). */
+  async setRole(id: string, role: Role, by: string): Promise<void> {
+    const row = await this.#db.selectFrom('app_user').select(['tenant_id', 'role']).where('id', '=', id).executeTakeFirst();
+    if (!row || row.role === role) return;
+    await this.#db.updateTable('app_user').set({ role }).where('id', '=', id).execute();
+    await this.#audit.append({ actor: by, action: 'access.user.role-changed', target: `user:${id}`, tenantId: row.tenant_id, details: { from: row.role, to: role } });
   }
 
   /** Users of one tenant, or of all tenants when `tenantId` is null (operator). */

@@ -4,7 +4,7 @@ import { type Clock, systemClock } from '@medtrust/core';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { accessRoutes, authRoutes, LoginRateLimiter, SessionService, TenantService, TokenService, UserService } from '../access/index.ts';
+import { accessRoutes, authRoutes, createSso, LoginRateLimiter, SessionService, type Sso, ssoRoutes, TenantService, TokenService, UserService } from '../access/index.ts';
 import { type AuditLog, auditRoutes, CheckpointKeys, CheckpointService, DbAuditLog } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import { type Database, type DatabaseHandle, migrateToLatest, openDatabase, type SqlDialectName } from '../db/index.ts';
@@ -46,6 +46,8 @@ export interface PlatformServices {
   readonly enrollTokens: EnrollTokenService;
   readonly users: UserService;
   readonly sessions: SessionService;
+  /** Hospital single sign-on: per-tenant OIDC identity providers and the login flow. */
+  readonly sso: Sso;
   /** Signed Merkle checkpoints over the audit log, and the keys that sign and verify them. */
   readonly auditCheckpoints: CheckpointService;
   readonly auditKeys: CheckpointKeys;
@@ -142,6 +144,8 @@ export class Platform {
       enrollTokens: new EnrollTokenService({ db, audit, clock, ttlHours: config.enrollTokenTtlHours }),
       users: new UserService({ db, audit, clock }),
       sessions: new SessionService({ db, clock }),
+      // Its own user and session services over the same tables (both hold no state of their own).
+      sso: createSso({ db, audit, clock, users: new UserService({ db, audit, clock }), sessions: new SessionService({ db, clock }), publicUrl: config.publicUrl, secretKey: () => secrets.get('oidc-client-secrets') }),
       auditKeys,
       auditCheckpoints: new CheckpointService({ db, clock, signingKey: () => auditKeys.signer() }),
       keyStore: pkiKeyStore,
@@ -199,6 +203,7 @@ export class Platform {
       s.updates.releaseRoutes({ manage: requirePermission(s.tokens, 'release:manage'), read: requirePermission(s.tokens, 'release:read') }),
       s.updates.deviceTagRoutes({ manage: requirePermission(s.tokens, 'device:manage'), read: requirePermission(s.tokens, 'device:read') }),
       authRoutes({ users: s.users, sessions: s.sessions, audit: s.audit, limiter: new LoginRateLimiter({ clock: s.clock }), authenticated: async (req) => void (await authenticateRequest(s.tokens, req)) }),
+      ssoRoutes({ providers: s.sso.providers, login: s.sso.login, sessions: s.sessions, manage: requirePermission(s.tokens, 'sso:manage') }),
       accessRoutes({
         tenants: s.tenants, users: s.users, tokens: s.tokens,
         guards: { tenantManage: requirePermission(s.tokens, 'tenant:manage'), userManage: requirePermission(s.tokens, 'user:manage'), tokenCreate: requirePermission(s.tokens, 'token:create'), authenticated: async (req) => void (await authenticateRequest(s.tokens, req)) },
