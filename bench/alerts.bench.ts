@@ -67,7 +67,9 @@ export async function run(): Promise<BenchRow[]> {
     const stream = await fetch(`${http}/api/v1/alerts/stream`, { headers: { authorization: `Bearer ${clinician}` }, signal: sse.signal });
     void (async () => {
       let buf = '';
-      for await (const chunk of stream.body! as AsyncIterable<Uint8Array>) {
+      const reader = stream.body!.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        const chunk = r.value;
         const at = Date.now();
         const perf = performance.now();
         buf += Buffer.from(chunk).toString('utf8');

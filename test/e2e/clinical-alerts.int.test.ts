@@ -87,7 +87,9 @@ describe('alerts: vitals over MQTT -> rule with duration -> SSE and signed webho
     assert.equal(res.headers.get('content-type'), 'text/event-stream');
     void (async () => {
       let buf = '';
-      for await (const chunk of res.body! as AsyncIterable<Uint8Array>) {
+      const reader = res.body!.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        const chunk = r.value;
         buf += Buffer.from(chunk).toString('utf8');
         let i;
         while ((i = buf.indexOf('\n\n')) >= 0) {

@@ -22,6 +22,7 @@ import { registerVuln } from './commands/vuln-command.ts';
 import { registerPolicy } from './commands/policy-command.ts';
 import { registerAdvisory } from './commands/advisory-command.ts';
 import { registerReport } from './commands/report-command.ts';
+import { registerFhir } from './commands/fhir-command.ts';
 import { createContext } from './context.ts';
 import { type Output, processOutput } from './output.ts';
 
@@ -50,6 +51,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   registerPolicy(program, ctx);
   registerAdvisory(program, ctx);
   registerReport(program, ctx);
+  registerFhir(program, ctx);
   registerCert(program, ctx);
   registerBackup(program, ctx);
   try {

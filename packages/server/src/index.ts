@@ -25,3 +25,4 @@ export { allMigrations as serverMigrations } from './migrations.ts';
 export { PolicyError, policyErrors } from './policy/index.ts';
 export type { PolicyDocument, StoredPolicy, PolicyDecision } from './policy/index.ts';
 export { DEFAULT_THRESHOLD_RULES } from './clinical/index.ts';
+export { checkFhirBaseUrl, FhirError } from './fhir/index.ts';
