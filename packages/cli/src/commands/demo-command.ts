@@ -78,6 +78,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         const hospital = await startHospital(p, { count, seed: opts.seed, backfillMs, estUrl, mqttUrl: listening.mqttUrl, httpUrl: listening.httpUrl, caPem: rootPem, output: ctx.output });
         sim = hospital.sim;
         const o = ctx.output;
+        // The fleet's status line (stderr, terminals only) is redrawn below the summary.
+        if (o.isTty) process.stderr.write('\r\x1b[K');
         o.out(`MedTrust demo (data dir ${s.config.dataDir})`);
         o.out(`  dashboard / REST API: ${listening.httpUrl}  (OpenAPI at ${listening.httpUrl}/docs)`);
         o.out(`  admin API token:      ${init.adminTokenPath}  (send as Authorization: Bearer <token>)`);
