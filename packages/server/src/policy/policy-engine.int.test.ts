@@ -175,7 +175,8 @@ for (const dialect of TEST_DIALECTS) {
         await s.store.disable(operator, p.id, 'test');
       });
 
-      it('notifies when a site-a device last connected from outside its networks (network-allowlist.yaml)', async () => {
+      it('alerts and notifies when a site-a device last connected from outside its networks (network-allowlist.yaml)', async () => {
+        await s.alertRules.create(hospitalA, { name: 'Unexpected network', priority: 'high', enabled: true, scope: {}, condition: { kind: 'security', event: 'unexpected-network' }, escalateAfterMs: 60_000, escalationRoles: ['hospital-admin'] }, 'test');
         const presence = new PresenceService({ db: s.pki.t.db, clock: s.clock, node: 'test-node' });
         const siteA = await s.tenants.create({ kind: 'site', name: 'A North', parentId: hospitalA });
         const siteB = await s.tenants.create({ kind: 'site', name: 'A South', parentId: hospitalA });
@@ -195,6 +196,8 @@ for (const dialect of TEST_DIALECTS) {
         assert.equal(await s.engine.evaluateFleet(p), 1);
         const notices = s.published.slice(before).filter((e) => e.kind === 'policy.notify');
         assert.deepEqual(notices.map((e) => e.kind === 'policy.notify' && [e.deviceId, e.topic]), [[outside.id, 'unexpected-network']]);
+        const raised = await s.alerts.list(hospitalA, {});
+        assert.deepEqual(raised.map((a) => a.deviceId), [outside.id], 'one security alert, for the device outside its networks');
         const [decision] = await s.decisions.list(null, { deviceId: outside.id });
         assert.ok(decision?.reason.some((r) => r.includes('198.51.100.7')), 'the reason names the address');
         assert.equal(await s.engine.evaluateFleet(p), 0, 'the same address does not notify twice');

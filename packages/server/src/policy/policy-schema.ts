@@ -1,6 +1,6 @@
 import { ACTION_KINDS, EVENT_TRIGGERS, HOOK_TRIGGERS, OPERATORS } from './policy-document.ts';
 
-const SECURITY_EVENTS = ['revoked-certificate-used', 'topic-violation', 'auth-failure-burst', 'cloned-certificate', 'message-rate-anomaly', 'unusual-command-time'];
+const SECURITY_EVENTS = ['revoked-certificate-used', 'topic-violation', 'auth-failure-burst', 'cloned-certificate', 'message-rate-anomaly', 'unusual-command-time', 'unexpected-network'];
 
 const scalar = { type: ['string', 'number', 'boolean'] };
 

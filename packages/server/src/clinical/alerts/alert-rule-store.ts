@@ -7,7 +7,7 @@ import type { AlertCondition, AlertRule } from './alert-rule.ts';
 
 const METRICS = ['heart-rate', 'spo2', 'body-temperature', 'nibp-systolic', 'nibp-diastolic', 'respiratory-rate', 'glucose'];
 const ALARMS = ['occlusion', 'air-in-line', 'door-open', 'battery-critical', 'low-battery', 'sensor-fault', 'infusion-complete'];
-const SECURITY = ['revoked-certificate-used', 'topic-violation', 'auth-failure-burst', 'cloned-certificate', 'message-rate-anomaly', 'unusual-command-time', 'security-advisory'];
+const SECURITY = ['revoked-certificate-used', 'topic-violation', 'auth-failure-burst', 'cloned-certificate', 'message-rate-anomaly', 'unusual-command-time', 'security-advisory', 'unexpected-network'];
 
 export type AlertRuleInput = Omit<AlertRule, 'id' | 'tenantId'>;
 

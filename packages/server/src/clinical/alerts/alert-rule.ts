@@ -20,7 +20,7 @@ export type AlertCondition =
   | { readonly kind: 'security'; readonly event: SecurityEventKind };
 
 export type DeviceAlarm = 'occlusion' | 'air-in-line' | 'door-open' | 'battery-critical' | 'low-battery' | 'sensor-fault' | 'infusion-complete';
-export type SecurityEventKind = 'revoked-certificate-used' | 'topic-violation' | 'auth-failure-burst' | 'cloned-certificate' | 'message-rate-anomaly' | 'unusual-command-time' | 'security-advisory';
+export type SecurityEventKind = 'revoked-certificate-used' | 'topic-violation' | 'auth-failure-burst' | 'cloned-certificate' | 'message-rate-anomaly' | 'unusual-command-time' | 'security-advisory' | 'unexpected-network';
 
 export interface AlertRule {
   readonly id: string;
