@@ -24,6 +24,8 @@ export interface Config {
   readonly enrollTokenTtlHours: number;
   /** External MQTT broker; undefined means the embedded broker. */
   readonly mqttUrl: string | undefined;
+  /** This node's stable name (default: the host name): names its external-broker sessions, so it must differ per node. */
+  readonly nodeName: string;
 }
 
 export type KeyStoreConfig =

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       assert.equal(settingOf(() => loadConfig({ MEDTRUST_MASTER_KEY: 'short' })), 'MEDTRUST_MASTER_KEY');
       assert.equal(settingOf(() => loadConfig({ MEDTRUST_KEYSTORE: 'pkcs11' })), 'MEDTRUST_PKCS11_LIBRARY');
       assert.equal(settingOf(() => loadConfig({ MEDTRUST_LDEVID_VALIDITY_DAYS: '-1' })), 'MEDTRUST_LDEVID_VALIDITY_DAYS');
+      assert.equal(settingOf(() => loadConfig({ MEDTRUST_NODE_NAME: 'node a/1' })), 'MEDTRUST_NODE_NAME');
     });
 
     it('refuses unknown keys in the file', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CoreError } from '@medtrust/core';
 import type { Config, KeyStoreConfig } from './config.ts';
@@ -89,7 +90,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ocspCacheSeconds: positiveInt('MEDTRUST_OCSP_CACHE_SECONDS', get('MEDTRUST_OCSP_CACHE_SECONDS'), 3600),
     enrollTokenTtlHours: positiveInt('MEDTRUST_ENROLL_TOKEN_TTL_HOURS', get('MEDTRUST_ENROLL_TOKEN_TTL_HOURS'), 72),
     mqttUrl,
+    // It becomes part of MQTT client ids (medtrust-<node>-<n>).
+    nodeName: get('MEDTRUST_NODE_NAME') || hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node',
   };
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.nodeName)) bad('MEDTRUST_NODE_NAME', 'must be 1-64 letters, digits, dots, dashes or underscores');
   if (config.masterKey !== undefined && config.masterKey.length < 16) bad('MEDTRUST_MASTER_KEY', 'must be at least 16 characters');
   return Object.freeze({ ...config, tlsHostnames: Object.freeze([...config.tlsHostnames]) });
 }
@@ -119,5 +123,5 @@ const KNOWN = new Set([
   'MEDTRUST_MQTT_PORT', 'MEDTRUST_PUBLIC_URL', 'MEDTRUST_TLS_HOSTNAMES', 'MEDTRUST_MASTER_KEY', 'MEDTRUST_KEYSTORE',
   'MEDTRUST_PKCS11_LIBRARY', 'MEDTRUST_PKCS11_PIN', 'MEDTRUST_PKCS11_SLOT', 'MEDTRUST_PKCS11_TOKEN_LABEL',
   'MEDTRUST_LOG_LEVEL', 'MEDTRUST_LDEVID_VALIDITY_DAYS', 'MEDTRUST_CRL_VALIDITY_HOURS', 'MEDTRUST_OCSP_CACHE_SECONDS',
-  'MEDTRUST_ENROLL_TOKEN_TTL_HOURS', 'MEDTRUST_MQTT_URL',
+  'MEDTRUST_ENROLL_TOKEN_TTL_HOURS', 'MEDTRUST_MQTT_URL', 'MEDTRUST_NODE_NAME',
 ]);

@@ -9,6 +9,7 @@ import type { CertificateStore } from '../pki/index.ts';
 import { MessageValidator, PresenceService, TelemetryQuery, TelemetryStore } from '../telemetry/index.ts';
 import { EmbeddedBroker } from './broker/embedded/embedded-broker.ts';
 import { ExternalBroker } from './broker/external/external-broker.ts';
+import { enforceExternalRevocation } from './broker/external/external-revocation.ts';
 import { type DeviceAdmission, DeviceAuthenticator } from './device-authenticator.ts';
 import type { DeviceDirectory } from './device-directory.ts';
 import { type CommandResultListener, DeviceMessageIngest, type StoredListener } from './device-message-ingest.ts';
@@ -33,7 +34,7 @@ export interface DeviceGatewayOptions {
   readonly devices: DeviceDirectory;
   readonly mqtt: { readonly bindHost: string; readonly port: number; readonly tls: { readonly key: string; readonly cert: string; readonly clientCas: readonly string[] } } | undefined;
   /** External mode: consume device topics from this broker instead of embedding one. */
-  readonly external?: { readonly url: string; readonly consumers?: number };
+  readonly external?: { readonly url: string; readonly consumers?: number; readonly nodeName?: string };
   readonly rateLimit?: { readonly ratePerS: number; readonly burst: number };
   /** Connect-time policy check (the policy engine); none when absent. */
   readonly admission?: DeviceAdmission;
@@ -93,8 +94,9 @@ export class DeviceGateway {
       // The external broker already acknowledged the device: throttling here could only drop
       // data, so its ingest has no rate limit (the broker's own limits apply).
       const unthrottled = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets: new TokenBuckets({ ratePerS: 1e9, burst: 1e9, clock }), metrics, onStored: o.onStored });
-      external = new ExternalBroker({ url: o.external.url, consumers: o.external.consumers, authenticator, ingest: unthrottled, metrics, logger: o.logger, ...(o.onCommandResult ? { onCommandResult: o.onCommandResult } : {}) });
+      external = new ExternalBroker({ url: o.external.url, consumers: o.external.consumers, ...(o.external.nodeName ? { nodeName: o.external.nodeName } : {}), authenticator, ingest: unthrottled, metrics, logger: o.logger, ...(o.onCommandResult ? { onCommandResult: o.onCommandResult } : {}) });
       await external.start();
+      stopRevocation = enforceExternalRevocation({ events: o.events, url: o.external.url, audit: o.audit, logger: o.logger, node: o.node });
     }
     return new DeviceGateway({ authenticator, ingest, store, query: new TelemetryQuery({ db: o.db }), presence, metrics, broker, external, stopRevocation });
   }

@@ -68,7 +68,7 @@ export async function startPlatformGateway(d: PlatformGatewayDeps): Promise<Plat
   const gateway = await DeviceGateway.start({
     db: d.db, audit: d.audit, events: d.events, logger: d.logger, metrics: d.metrics, clock: d.clock, node: d.node,
     certificates: d.certificates, devices: new RegistryDeviceDirectory(d.devices), mqtt, ...(d.admission ? { admission: d.admission } : {}), ...(d.onStored ? { onStored: d.onStored } : {}), ...(d.onCommandResult ? { onCommandResult: d.onCommandResult } : {}),
-    ...(config.mqttUrl !== undefined ? { external: { url: config.mqttUrl } } : {}),
+    ...(config.mqttUrl !== undefined ? { external: { url: config.mqttUrl, nodeName: config.nodeName } } : {}),
   });
   const apiRoutes = telemetryRoutes({
     query: gateway.query, presence: gateway.presence,

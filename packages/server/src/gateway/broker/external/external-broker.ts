@@ -22,6 +22,8 @@ export interface ExternalBrokerOptions {
   readonly logger: Logger;
   /** How long a device's admission (valid LDevID, state) is trusted before it is looked up again. */
   readonly sessionCacheMs?: number;
+  /** MEDTRUST_NODE_NAME: consumer client ids must be unique per node (a shared id is a session takeover) and stable across restarts. */
+  readonly nodeName?: string;
   /** Command acknowledgements go to the platform's command service (clinical). */
   readonly onCommandResult?: CommandResultListener;
 }
@@ -48,7 +50,7 @@ export class ExternalBroker implements DeviceBroker {
     for (let i = 0; i < n; i++) {
       // Stable ids and persistent sessions: the broker keeps queuing for a consumer that restarts.
       const client = await mqtt.connectAsync(this.#o.url, {
-        protocolVersion: 5, clientId: `medtrust-${hostname()}-${i}`, clean: false, properties: { sessionExpiryInterval: 86_400 }, reconnectPeriod: 1000,
+        protocolVersion: 5, clientId: `medtrust-${this.#o.nodeName ?? hostname()}-${i}`, clean: false, properties: { sessionExpiryInterval: 86_400 }, reconnectPeriod: 1000,
       });
       client.handleMessage = (packet, callback) => {
         this.#handle(packet).then(() => callback(), (e: Error) => {
