@@ -98,6 +98,10 @@ describe('medtrust demo', () => {
     assert.ok(cmds.some((c) => c.status === 'refused' && c.refusalCode === 'LIMIT_HARD_EXCEEDED' && c.findings.some((f) => f.rule === 'hard-limit')), JSON.stringify(cmds));
     const audit = (await api('/api/v1/audit?action=command.refused', adminToken())).body;
     assert.ok(JSON.stringify(audit).includes(m[1]!));
+    // The dose that was meant went through: signed, verified by the simulated pump, executed.
+    const meant = /then as meant:\s+heparin 1000 -> 1200 units\/h: 201 executed \(command (cmd_\w+)/.exec(printed);
+    assert.ok(meant, printed);
+    assert.equal((await api(`/api/v1/commands/${meant[1]}`, clinician)).body.status, 'executed');
   });
 
   it('shows the pump on the old firmware as exposed to a known exploited vulnerability', async () => {

@@ -5,7 +5,7 @@ import { DEVICE_MODELS, type SimDeviceKind, simProfile } from '@medtrust/device/
 import type { Platform } from '@medtrust/server';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { admitPatients, DEMO_HOSPITAL, importVulnerabilities, PUMP_MODEL, pressStuckKey, setUpHospital, VULNERABLE_PUMP_FIRMWARE } from '../sim/demo-hospital.ts';
+import { admitPatients, changeRate, DEMO_HOSPITAL, importVulnerabilities, PUMP_MODEL, pressStuckKey, setUpHospital, VULNERABLE_PUMP_FIRMWARE } from '../sim/demo-hospital.ts';
 import { type FleetBundle, kindOfModel, parseDuration, provisionFleet } from '../sim/fleet-bundles.ts';
 import { startSimulation } from '../sim/run-simulation.ts';
 
@@ -140,8 +140,10 @@ async function startHospital(p: Platform, o: { count: number; seed: string; back
     { mrn: 'DEMO-1003', family: 'Moreau', given: 'Claire', birthDate: '1988-12-24', deviceIds: monitor2 ? [monitor2.id] : [] },
   ], startMs - 60_000);
 
+  // Pumps pin the command-signing key at provisioning (docs/clinical-commands.md).
+  const commandKeyPem = await (await fetch(`${o.httpUrl}/pki/command-signing-key.pem`)).text();
   const running = await startSimulation({
-    bundles, profile, seed: o.seed, estUrl: o.estUrl, mqttUrl: o.mqttUrl, caPem: o.caPem, dir: fleetDir, backfillMs: o.backfillMs, output: o.output,
+    bundles, profile, seed: o.seed, estUrl: o.estUrl, mqttUrl: o.mqttUrl, caPem: o.caPem, dir: fleetDir, backfillMs: o.backfillMs, output: o.output, commandKeyPem,
     firmwareOf: (i) => firmware.get(bundles[i]!.serial),
     prepare: (fleet) => {
       const at = (b: FleetBundle) => fleet.devices.find((d) => d.serial === b.serial)!;
@@ -160,6 +162,8 @@ async function startHospital(p: Platform, o: { count: number; seed: string; back
     await new Promise((r) => setTimeout(r, 200));
   }
   const refusal = await pressStuckKey({ httpUrl: o.httpUrl, token: hospital.clinicianToken, deviceId: stuck.id, runningDose: 1000 });
+  // What the clinician meant: 1200 units/h, inside the limits; signed, sent, verified and run by the pump.
+  const meant = await changeRate({ httpUrl: o.httpUrl, token: hospital.clinicianToken, deviceId: stuck.id, dose: 1200, timeoutMs: 15_000 });
   const kinds = (k: SimDeviceKind, name: string): string => `${of(k).length} ${name}${of(k).length === 1 ? '' : 's'}`;
   const lines = [
     `Simulated hospital "${DEMO_HOSPITAL}" (tenant ${hospital.tenantId}), ICU profile, seed ${o.seed}:`,
@@ -171,6 +175,7 @@ async function startHospital(p: Platform, o: { count: number; seed: string; back
     `  alerts:           GET /api/v1/alerts (desaturation on ${monitor1.serial}, hypoglycaemia on ${glucose.serial}${monitor2 ? `, a live desaturation on ${monitor2.serial} in a minute` : ''})`,
     `  vulnerable:       ${PUMP_MODEL} firmware ${VULNERABLE_PUMP_FIRMWARE} on ${vulnerable?.serial ?? '(none)'}${vulnerable ? ` (${vulnerable.id})` : ''}: ${vulnIds.join(', ') || 'none matched'}  (GET /api/v1/vulnerabilities)`,
     `  stuck key:        heparin 1000 -> 10000 units/h on ${stuck.serial} (${stuck.id}): ${refusal.status} ${refusal.code ?? ''}  (GET /api/v1/devices/${stuck.id}/commands)`,
+    `  then as meant:    heparin 1000 -> 1200 units/h: ${meant.status} ${meant.commandStatus} (command ${meant.commandId ?? '-'}, signed, verified and run by the pump)`,
   ];
   return { sim: running, lines };
 }

@@ -21,6 +21,7 @@ interface SimulateOptions {
   factoryDir?: string;
   ca?: string;
   enrol: string;
+  commandKey?: string;
   outage: string[];
   event: string[];
 }
@@ -43,6 +44,7 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
     .option('--factory-dir <dir>', 'use the bundles `medtrust factory provision --out` wrote instead of provisioning (no data dir needed)')
     .option('--ca <file>', 'trust anchor for the platform\'s TLS (default: the root of the platform, or of the bundles\' chain)')
     .option('--enrol <how>', 'EST authentication: idevid (birth certificate over TLS) or secret (one-time enrolment secret)', 'idevid')
+    .option('--command-key <file>', 'pin the platform\'s command-signing key (GET /pki/command-signing-key.pem): pumps then verify and execute signed commands')
     .option('--outage <at+length>', 'cut one device\'s network at <at> into the run for <length>, e.g. 10s+20s (repeatable)', collect, [])
     .option('--event <kind@at>', `start an episode on one device at <at> into the run: ${EPISODES.join(', ')} (repeatable)`, collect, [])
     .action(async (o: SimulateOptions) => {
@@ -98,7 +100,7 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
       const started = Date.now();
       let sim: Awaited<ReturnType<typeof startSimulation>>;
       try {
-        sim = await startSimulation({ bundles, profile, seed: o.seed, estUrl, mqttUrl, caPem, dir, backfillMs, output: ctx.output, authOf });
+        sim = await startSimulation({ bundles, profile, seed: o.seed, estUrl, mqttUrl, caPem, dir, backfillMs, output: ctx.output, authOf, commandKeyPem: o.commandKey ? readFileSync(o.commandKey, 'utf8') : undefined });
       } finally {
         // Enrolment secrets are made; the database is the platform's again.
         await closePlatform?.();

@@ -93,3 +93,17 @@ export async function pressStuckKey(o: { httpUrl: string; token: string; deviceI
   const body = (await res.json()) as { error?: { code?: string; details?: { commandId?: string } } };
   return { status: res.status, code: body.error?.code, commandId: body.error?.details?.commandId };
 }
+
+/** A change the drug library allows; resolves once the pump reports it executed (or the status at the deadline). */
+export async function changeRate(o: { httpUrl: string; token: string; deviceId: string; dose: number; timeoutMs: number }): Promise<{ status: number; commandStatus: string; commandId: string | undefined }> {
+  const headers = { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' };
+  const res = await fetch(`${o.httpUrl}/api/v1/devices/${o.deviceId}/commands`, { method: 'POST', headers, body: JSON.stringify({ careArea: 'ICU', command: { kind: 'infusion.change-rate', dose: o.dose } }) });
+  const body = (await res.json()) as { id?: string; status?: string };
+  let commandStatus = body.status ?? 'unknown';
+  const end = Date.now() + o.timeoutMs;
+  while (body.id && commandStatus !== 'executed' && commandStatus !== 'failed' && commandStatus !== 'rejected' && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 200));
+    commandStatus = ((await (await fetch(`${o.httpUrl}/api/v1/commands/${body.id}`, { headers })).json()) as { status: string }).status;
+  }
+  return { status: res.status, commandStatus, commandId: body.id };
+}

@@ -18,6 +18,8 @@ export interface SimulationOptions {
   readonly authOf?: (b: FleetBundle) => Promise<EnrolAuth>;
   readonly firmwareOf?: (index: number, kind: SimDeviceKind) => string | undefined;
   readonly onEvent?: (e: SimEvent) => void;
+  /** The platform's command-signing public key (PEM): pumps verify and execute signed commands. */
+  readonly commandKeyPem?: string;
   /** Scripts the scenario (episodes, pump programmes) before the first reading is taken. */
   readonly prepare?: (fleet: SimulatedFleet) => void;
 }
@@ -29,7 +31,7 @@ export interface SimulationOptions {
 export async function startSimulation(o: SimulationOptions): Promise<{ fleet: SimulatedFleet; stop(): Promise<void> }> {
   const identities = await Promise.all(o.bundles.map(async (b) => (o.authOf ? { ...identityOf(b), auth: await o.authOf(b) } : identityOf(b))));
   const fleet = new SimulatedFleet({
-    identities, profile: o.profile, seed: o.seed, estUrl: o.estUrl, mqttUrl: o.mqttUrl, caPem: o.caPem, dir: o.dir, backfillMs: o.backfillMs,
+    identities, profile: o.profile, seed: o.seed, estUrl: o.estUrl, mqttUrl: o.mqttUrl, caPem: o.caPem, dir: o.dir, backfillMs: o.backfillMs, commandKeyPem: o.commandKeyPem,
     kindOf: (i, id) => kindOfModel(id.model) ?? kindAt(o.profile, i),
     firmwareOf: o.firmwareOf ? (i, kind) => o.firmwareOf?.(i, kind) ?? DEVICE_MODELS[kind].firmwareVersion : undefined,
     onEvent: (e) => {

@@ -66,6 +66,18 @@ export class InfusionPumpModel {
     this.#idleUntilMs = 0;
   }
 
+  /** A verified command's new rate (infusion.program / infusion.change-rate); the pump keeps its bag. */
+  setRate(rateMlPerH: number): void {
+    if (!Number.isFinite(rateMlPerH) || rateMlPerH < 0 || rateMlPerH > 2000) throw new RangeError('rate out of the pump\'s range');
+    this.#rate = round1(rateMlPerH);
+    this.#idleUntilMs = 0;
+  }
+
+  /** infusion.stop: idle until a nurse hangs the next bag (a few minutes). */
+  stopInfusion(atMs: number): void {
+    this.#idleUntilMs = atMs + 5 * 60_000;
+  }
+
   step(atMs: number, dtMs: number): { infusion: InfusionBody; started: PumpEventKind | undefined } {
     const r = this.#rng;
     let started: PumpEventKind | undefined;

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import type { CommandEnvelope } from '@medtrust/core';
+import { CommandAgent } from '../commands/command-agent.ts';
 import { type EnrolAuth, type EstClient, newKeyAndCsr } from '../est/est-client.ts';
 import { DeviceAgent, type DeviceCredentials } from '../mqtt/device-agent.ts';
 import { OfflineQueue } from '../queue/offline-queue.ts';
@@ -18,7 +20,7 @@ export interface SimIdentity {
   readonly auth: EnrolAuth;
 }
 
-export type SimEventKind = 'desaturation' | 'bradycardia' | 'hypoglycaemia' | 'occlusion' | 'infusion-complete' | 'fault' | 'outage' | 'reconnected';
+export type SimEventKind = 'desaturation' | 'bradycardia' | 'hypoglycaemia' | 'occlusion' | 'infusion-complete' | 'fault' | 'outage' | 'reconnected' | 'command-executed';
 
 export interface SimEvent {
   readonly serial: string;
@@ -45,6 +47,8 @@ export interface SimulatedDeviceOptions {
   readonly mqttUrl: string;
   readonly caPem: string;
   readonly onEvent: (e: SimEvent) => void;
+  /** The platform's command-signing public key (PEM), pinned at provisioning: pumps then take signed commands. */
+  readonly commandKeyPem?: string;
 }
 
 type Model = { readonly kind: 'infusion-pump'; readonly m: InfusionPumpModel } | { readonly kind: 'patient-monitor'; readonly m: PatientMonitorModel } | { readonly kind: 'glucose-monitor'; readonly m: GlucoseMonitorModel };
@@ -62,6 +66,7 @@ export class SimulatedDevice {
   readonly health: HealthModel;
   readonly queue: OfflineQueue;
   #agent: DeviceAgent | undefined;
+  #commands: CommandAgent | undefined;
   #credentials: DeviceCredentials | undefined;
   #nextReportMs: number;
   #nextHealthMs: number;
@@ -129,7 +134,10 @@ export class SimulatedDevice {
       this.#agent = new DeviceAgent({ url: this.o.mqttUrl, credentials: this.#credentials, queue: this.queue, backoff: { baseMs: 500, maxMs: 10_000 } });
       this.#agent.on('refused', () => void this.#refused++);
     }
-    if (this.#offlineUntilMs === 0) this.#transition = this.#transition.then(() => this.#agent?.start());
+    if (!this.#commands && this.o.commandKeyPem && this.model.kind === 'infusion-pump') {
+      this.#commands = new CommandAgent({ url: this.o.mqttUrl, credentials: this.#credentials, publicKey: this.o.commandKeyPem, handler: (c) => this.#execute(c) });
+    }
+    if (this.#offlineUntilMs === 0) this.#transition = this.#transition.then(() => this.#online());
   }
 
   /** Scripted episodes (the demo's desaturation, hypoglycaemia); false when the device cannot show it. */
@@ -146,7 +154,7 @@ export class SimulatedDevice {
     this.#offlineUntilMs = atMs + durationMs;
     this.#outages++;
     this.o.onEvent({ serial: this.serial, deviceId: this.deviceId, kind: 'outage', atMs });
-    this.#transition = this.#transition.then(() => this.#agent?.stop());
+    this.#transition = this.#transition.then(() => this.#offline());
   }
 
   /** Takes every reading due up to `nowMs` (device time) and hands it to the agent. */
@@ -167,8 +175,33 @@ export class SimulatedDevice {
 
   async stop(): Promise<void> {
     await this.#transition;
-    await this.#agent?.stop();
+    await this.#offline();
     this.queue.close();
+  }
+
+  async #online(): Promise<void> {
+    this.#agent?.start();
+    // The command connection retries by itself once up; a failed first connect waits for the next outage's end.
+    await this.#commands?.start().catch(() => undefined);
+  }
+
+  async #offline(): Promise<void> {
+    await this.#agent?.stop();
+    await this.#commands?.stop();
+  }
+
+  /** A command the SDK verified (signature, device, freshness, nonce, carried limits): the pump applies it. */
+  async #execute(c: CommandEnvelope): Promise<void> {
+    const m = this.model;
+    if (m.kind !== 'infusion-pump') throw new Error('not a pump');
+    const at = Date.now();
+    if (c.kind === 'infusion.stop') m.m.stopInfusion(at);
+    else {
+      const rate = c.params.rateMlPerH;
+      if (typeof rate !== 'number') throw new Error('command carries no volume rate');
+      m.m.setRate(rate);
+    }
+    this.o.onEvent({ serial: this.serial, deviceId: this.deviceId, kind: 'command-executed', atMs: at });
   }
 
   #network(at: number): void {
@@ -177,7 +210,7 @@ export class SimulatedDevice {
     if (this.#offlineUntilMs > 0 && at >= this.#offlineUntilMs) {
       this.#offlineUntilMs = 0;
       this.o.onEvent({ serial: this.serial, deviceId: this.deviceId, kind: 'reconnected', atMs: at });
-      if (this.#credentials) this.#transition = this.#transition.then(() => this.#agent?.start());
+      if (this.#credentials) this.#transition = this.#transition.then(() => this.#online());
     }
     if (this.#offlineUntilMs > 0) return;
     const dt = this.o.profile.reportIntervalMs[this.o.kind];

@@ -27,6 +27,8 @@ export interface SimulatedFleetOptions {
   readonly tickMs?: number;
   readonly now?: () => number;
   readonly onEvent?: (e: SimEvent) => void;
+  /** The platform's command-signing public key (PEM): pumps verify and execute signed commands. */
+  readonly commandKeyPem?: string;
 }
 
 export interface FleetStats {
@@ -66,7 +68,7 @@ export class SimulatedFleet {
       return new SimulatedDevice({
         identity, kind, profile: o.profile, rng: root.fork(`device-${i}`), startMs, liveFromMs: now, runTag, dir,
         firmwareVersion: o.firmwareOf?.(i, kind, identity) ?? DEVICE_MODELS[kind].firmwareVersion,
-        mqttUrl: o.mqttUrl, caPem: o.caPem,
+        mqttUrl: o.mqttUrl, caPem: o.caPem, commandKeyPem: o.commandKeyPem,
         onEvent: (e) => {
           this.#events[e.kind] = (this.#events[e.kind] ?? 0) + 1;
           o.onEvent?.(e);
