@@ -56,7 +56,7 @@ export async function startUpdatesHarness(opts: { dialect: SqlDialectName; clock
   const vulns = new VulnService({ db: t.db, audit, clock: opts.clock });
   const updates = createUpdates({ db: t.db, dialect: opts.dialect, dataDir: t.dataDir, keyStore, audit, clock: opts.clock, maxArtifactBytes: opts.maxArtifactBytes, algorithm: opts.algorithm, campaignEvaluationIntervalMs: 0, sbomImporter: (o) => vulns.importSbom(o) });
   await updates.ceremony.initialise('test');
-  const app = await buildHttpApp({ logger: createLogger({ level: 'silent' }), metrics: new Registry(), ready: async () => true, routes: [updates.tufRoutes, updates.releaseRoutes({ manage: requirePermission(tokens, 'release:manage'), read: requirePermission(tokens, 'release:read') }), updates.deviceTagRoutes({ manage: requirePermission(tokens, 'device:manage'), read: requirePermission(tokens, 'device:read') })], version: 'test' });
+  const app = await buildHttpApp({ logger: createLogger({ level: 'silent' }), metrics: new Registry(), ready: async () => true, routes: [updates.tufRoutes, updates.releaseRoutes({ manage: requirePermission(tokens, 'release:manage'), read: requirePermission(tokens, 'release:read') }), updates.deviceTagRoutes({ manage: requirePermission(tokens, 'device:manage'), read: requirePermission(tokens, 'device:read') })], fastPaths: [updates.tufFastPath], version: 'test' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const call = async (method: string, path: string, body?: unknown, tok = token): Promise<{ status: number; body: Json }> => {

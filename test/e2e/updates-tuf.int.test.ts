@@ -87,6 +87,28 @@ describe('TUF repository with the tuf-js Updater', () => {
     assert.deepEqual([...trusted.signed.roles.root.keyids].sort(), [...r.keyIds].sort());
   });
 
+  it('answers an unchanged timestamp with 304 to a conditional check, and 200 once it changed', async () => {
+    const url = `${h.url}/tuf/metadata/timestamp.json`;
+    const first = await fetch(url);
+    const etag = first.headers.get('etag');
+    assert.equal(first.status, 200);
+    assert.match(String(etag), /^"[A-Za-z0-9_-]{43}"$/);
+    const again = await fetch(url, { headers: { 'if-none-match': etag! } });
+    assert.equal(again.status, 304);
+    assert.equal((await again.arrayBuffer()).byteLength, 0);
+    assert.equal((await fetch(url, { headers: { 'if-none-match': '"something else"' } })).status, 200);
+    // Within the reader's cache time the copy in memory is served (tufFastPath, before Fastify)...
+    const served = await fetch(url);
+    assert.equal(served.headers.get('etag'), etag);
+    assert.equal(served.headers.get('cache-control'), 'no-cache');
+    assert.deepEqual(Buffer.from(await served.arrayBuffer()), Buffer.from(await (await fetch(`${h.url}/tuf/metadata/timestamp.json`)).arrayBuffer()));
+    // ...and a publication on this node invalidates it at once.
+    await h.publish('pump-a', '1.0.9', 'fw.bin', Buffer.from('fw 1.0.9'));
+    const changed = await fetch(url, { headers: { 'if-none-match': etag! } });
+    assert.equal(changed.status, 200);
+    assert.notEqual(changed.headers.get('etag'), etag);
+  });
+
   it('refuses a rolled-back timestamp', async () => {
     const dir = join(work, 'rollback');
     await h.publish('pump-a', '1.0.1', 'fw.bin', Buffer.from('fw 1.0.1'));

@@ -247,7 +247,7 @@ export class Platform {
     this.#http = await buildHttpApp({
       logger: s.logger, metrics: s.metrics, version: VERSION, routes,
       // Well-formed OCSP requests skip Fastify (hot path); the /ocsp routes document and back them.
-      fastPaths: [ocspFastPath(s.ocsp)],
+      fastPaths: [ocspFastPath(s.ocsp), s.updates.tufFastPath],
       ready: async () => {
         await s.db.selectFrom('tenant').select('id').limit(1).execute();
         return true;

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { AuditLog } from '../audit/index.ts';
 import type { Database, SqlDialectName } from '../db/index.ts';
-import type { RouteModule } from '../http/index.ts';
+import type { HttpFastPath, RouteModule } from '../http/index.ts';
 import type { Job } from '../jobs/index.ts';
 import type { KeyStore } from '../pki/index.ts';
 import type { ArtifactStore } from './artifact-store.ts';
@@ -19,7 +19,8 @@ import { TufMetadataReader } from './tuf/tuf-metadata-reader.ts';
 import { tufRefreshJob } from './tuf/tuf-refresh-job.ts';
 import { type TufLifetimes, TufRepository } from './tuf/tuf-repository.ts';
 import { TufRootCeremony } from './tuf/tuf-root-ceremony.ts';
-import { tufRoutes } from './tuf/tuf-routes.ts';
+import { openTufRootFileStore, TufRootKeyStore } from './tuf/tuf-root-key-store.ts';
+import { tufFastPath, tufRoutes } from './tuf/tuf-routes.ts';
 import { UpdateStatusChannel } from './device-channel/update-status-channel.ts';
 import { deviceTagRoutes } from './tags/device-tag-routes.ts';
 import { DeviceTagService } from './tags/device-tag-service.ts';
@@ -30,6 +31,10 @@ export interface Updates {
   readonly campaigns: CampaignService;
   readonly tuf: TufRepository;
   readonly ceremony: TufRootCeremony;
+  /** A ceremony whose new root keys go to `rootStore` (the separate root key store); see docs/updates.md. */
+  rootCeremony(rootStore: KeyStore): TufRootCeremony;
+  /** The same with the separate encrypted file store for root keys (`openTufRootFileStore`). */
+  rootFileCeremony(store: { readonly dir: string; readonly passphrase: string | undefined }): TufRootCeremony;
   readonly reader: TufMetadataReader;
   readonly artifacts: ArtifactStore;
   /** Desired state and status over MQTT (`devices/{id}/updates/desired`, `devices/{id}/update-status`). */
@@ -39,6 +44,8 @@ export interface Updates {
   deviceTagRoutes(guards: { readonly manage: preHandlerAsyncHookHandler; readonly read: preHandlerAsyncHookHandler }): RouteModule;
   /** Public TUF endpoints under /tuf. */
   readonly tufRoutes: RouteModule;
+  /** GET /tuf/metadata/timestamp.json from memory before Fastify (pass to `buildHttpApp({ fastPaths })`). */
+  readonly tufFastPath: HttpFastPath;
   /** `/api/v1/releases` and `/api/v1/campaigns`, behind the given permission checks ('release:manage', 'release:read'). */
   releaseRoutes(guards: { readonly manage: preHandlerAsyncHookHandler; readonly read: preHandlerAsyncHookHandler }): RouteModule;
   readonly jobs: readonly Job[];
@@ -77,15 +84,19 @@ export function createUpdates(o: UpdatesOptions): Updates {
   const reader = new TufMetadataReader({ docs, clock: o.clock, cacheMs: o.timestampCacheMs });
   // This node's own changes show at once; other nodes' within the reader's cache time.
   const tuf = new TufRepository({ docs, keyStore: o.keyStore, artifacts, audit: o.audit, clock: o.clock, lifetimes: o.lifetimes, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
-  const ceremony = new TufRootCeremony({ docs, keyStore: o.rootKeyStore ?? o.keyStore, audit: o.audit, clock: o.clock, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
+  const ceremonyWith = (offline: KeyStore | undefined): TufRootCeremony => new TufRootCeremony({ docs, keyStore: new TufRootKeyStore({ online: o.rootKeyStore ?? o.keyStore, offline }), audit: o.audit, clock: o.clock, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
+  const ceremony = ceremonyWith(undefined);
   const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes, sbomImporter: o.sbomImporter });
   const campaigns = new CampaignService({ db: o.db, audit: o.audit, clock: o.clock, minEvaluationIntervalMs: o.campaignEvaluationIntervalMs });
   const channel = new UpdateStatusChannel({ campaigns, audit: o.audit, onError: o.onChannelError });
   const tags = new DeviceTagService({ db: o.db, audit: o.audit, clock: o.clock });
   return {
     releases, campaigns, tuf, ceremony, reader, artifacts, channel, tags,
+    rootCeremony: (rootStore) => ceremonyWith(rootStore),
+    rootFileCeremony: (store) => ceremonyWith(openTufRootFileStore(store)),
     deviceTagRoutes: (guards) => deviceTagRoutes({ tags, guards }),
     tufRoutes: tufRoutes({ reader, repository: tuf }),
+    tufFastPath: tufFastPath(reader),
     releaseRoutes: (guards) => async (app) => {
       await releaseRoutes({ releases, guards })(app);
       await campaignRoutes({ campaigns, guards })(app);

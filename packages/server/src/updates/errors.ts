@@ -19,6 +19,7 @@ export const updateErrors = defineErrors({
   CAMPAIGN_STATE_INVALID: { status: 409, meaning: 'The campaign state does not allow this action.', fix: 'Only a paused campaign can be resumed; a completed or cancelled one is final.' },
   DEVICE_TAG_INVALID: { status: 400, meaning: 'A device tag is malformed or there are too many.', fix: 'Up to 20 tags, each 1-64 of A-Z a-z 0-9 . _ : - starting with a letter or digit.' },
   UPDATE_STATUS_INVALID: { status: 400, meaning: 'A device\'s update status message (MQTT `devices/{id}/update-status`) is not valid JSON of the documented shape, or names a campaign the device is not in.', fix: 'Send `{"v":1,"kind":"check"}` or `{"v":1,"campaignId":...,"kind":...}` as in docs/updates.md; use the campaign id from the desired state.' },
+  TUF_ROOT_KEYS_UNAVAILABLE: { status: 503, meaning: 'The TUF root keys are not available to this process: they live in the separate root key store, or its passphrase is missing or too short.', fix: 'Run the ceremony with `medtrust tuf rotate-root --root-key-dir DIR` and MEDTRUST_TUF_ROOT_PASSPHRASE (16+ characters) set; see docs/updates.md.' },
   TUF_ROOT_INVALID: { status: 400, meaning: 'A root rotation was asked with an invalid threshold or key count.', fix: 'Use a threshold of at least 2 and at least as many keys.' },
 });
 

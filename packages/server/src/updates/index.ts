@@ -22,3 +22,4 @@ export type { MaintenanceWindow } from './campaigns/maintenance-window.ts';
 export { UpdateStatusChannel, DESIRED_SUFFIX, STATUS_SUFFIX } from './device-channel/update-status-channel.ts';
 export type { DevicePublisher, UpdateChannelDevice } from './device-channel/update-status-channel.ts';
 export { DeviceTagService } from './tags/device-tag-service.ts';
+export { TufRootKeyStore, openTufRootFileStore } from './tuf/tuf-root-key-store.ts';

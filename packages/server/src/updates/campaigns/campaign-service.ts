@@ -173,9 +173,10 @@ export class CampaignService {
 
   /** What the device should install now; pulled by the device, so offline devices catch up on return. */
   async desiredFor(deviceId: string): Promise<DesiredState> {
+    // One indexed query (campaign_device by device_id) per check, the device's model joined in.
     const rows = await this.#db.selectFrom('campaign_device').innerJoin('campaign', 'campaign.id', 'campaign_device.campaign_id').innerJoin('release', 'release.id', 'campaign.release_id')
-      .leftJoin('tenant', 'tenant.id', 'campaign_device.site_id')
-      .select(['campaign.id as campaignId', 'campaign.state', 'campaign.emergency', 'campaign.current_phase', 'campaign.maintenance_window', 'campaign_device.phase', 'campaign_device.status', 'release.id as releaseId', 'release.version', 'release.file_name', 'tenant.time_zone', 'campaign.created_at'])
+      .innerJoin('device', 'device.id', 'campaign_device.device_id').leftJoin('tenant', 'tenant.id', 'campaign_device.site_id')
+      .select(['device.model', 'campaign.id as campaignId', 'campaign.state', 'campaign.emergency', 'campaign.current_phase', 'campaign.maintenance_window', 'campaign_device.phase', 'campaign_device.status', 'release.id as releaseId', 'release.version', 'release.file_name', 'tenant.time_zone', 'campaign.created_at'])
       .where('campaign_device.device_id', '=', deviceId).where('campaign.state', 'in', ['running', 'paused', 'awaiting-approval']).orderBy('campaign.emergency', 'desc').orderBy('campaign.created_at', 'desc').execute();
     const open = rows.find((r) => !FINAL.has(r.status));
     if (!open) return { kind: 'none' };
@@ -184,8 +185,7 @@ export class CampaignService {
     const window = open.maintenance_window ? (JSON.parse(open.maintenance_window) as MaintenanceWindow) : null;
     // Emergency campaigns skip maintenance windows; the device's clinical gate still applies.
     if (window && open.emergency !== 1 && !inWindow(window, this.#clock.nowMs(), open.time_zone)) return { kind: 'wait', campaignId: open.campaignId, reason: 'maintenance-window' };
-    const model = await this.#db.selectFrom('device').select('model').where('id', '=', deviceId).executeTakeFirstOrThrow();
-    return { kind: 'install', campaignId: open.campaignId, releaseId: open.releaseId, version: open.version, target: `${model.model}/${open.version}/${open.file_name}`, emergency: open.emergency === 1 };
+    return { kind: 'install', campaignId: open.campaignId, releaseId: open.releaseId, version: open.version, target: `${open.model}/${open.version}/${open.file_name}`, emergency: open.emergency === 1 };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Clock, systemClock } from '@medtrust/core';
 import type { TufDocumentStore } from './tuf-document-store.ts';
 
@@ -16,6 +17,8 @@ export class TufMetadataReader {
   readonly #cacheMs: number;
   #timestamp: { bytes: Buffer; atMs: number } | undefined;
   readonly #versioned = new Map<string, Buffer>();
+  /** The reader hands out the same Buffer until the file changes, so each ETag is hashed once. */
+  readonly #etags = new WeakMap<Buffer, string>();
 
   constructor(opts: { docs: TufDocumentStore; clock?: Clock; cacheMs?: number }) {
     this.#docs = opts.docs;
@@ -25,6 +28,19 @@ export class TufMetadataReader {
 
   invalidate(): void {
     this.#timestamp = undefined;
+  }
+
+  /** A strong ETag for bytes this reader returned. */
+  etag(bytes: Buffer): string {
+    let e = this.#etags.get(bytes);
+    if (!e) this.#etags.set(bytes, (e = `"${createHash('sha256').update(bytes).digest('base64url')}"`));
+    return e;
+  }
+
+  /** timestamp.json while the cached copy is fresh, without a database round trip (the fast path). */
+  freshTimestamp(): Buffer | undefined {
+    const c = this.#timestamp;
+    return c && this.#clock.nowMs() - c.atMs < this.#cacheMs ? c.bytes : undefined;
   }
 
   /** The bytes of a metadata file, or undefined when there is no such file. */
