@@ -136,6 +136,35 @@ for (const dialect of TEST_DIALECTS) {
         assert.deepEqual(await decisions(a.id), []);
         await s.policies.store.disable(hospital, policy.id, 'test');
       });
+
+      it('refuses at approval a held command whose pump was quarantined while it waited (policy, then the floor)', async () => {
+        const s = p.services;
+        await s.clinical.drugLibraries.import(hospital, readFileSync(join(import.meta.dirname, '..', 'clinical', 'fixtures', 'icu-drug-library.csv'), 'utf8'), 'csv', 'user:pharmacist');
+        // A heparin dose above the soft limit with an override waits for a second clinician (ISMP double check).
+        const held = async (deviceId: string) => s.clinical.commands.request({ tenantScope: hospital, actor: 'user:nurse1', deviceId, careArea: 'ICU', command: { kind: 'infusion.program', drug: 'Heparin', dose: 2500 }, overrideReason: 'per protocol' });
+        const policy = await s.policies.store.save(hospital, s.policies.parser.parseText(example('block-commands-quarantined.yaml')), 'test');
+        const a = await device('active');
+        const cmd = await held(a.id);
+        assert.equal(cmd.status, 'pending-approval');
+        await s.devices.transition(a.id, 'quarantined', 'test');
+        const before = sent.length;
+        await assert.rejects(s.clinical.commands.approve(hospital, cmd.id, 'user:nurse2'), (e) => code(e) === 'POLICY_DENIED');
+        assert.equal((await s.clinical.commands.get(hospital, cmd.id)).refusalCode, 'POLICY_DENIED');
+        assert.deepEqual((await decisions(a.id)).map((d) => d.rule), ['device-not-active']);
+        await s.policies.store.disable(hospital, policy.id, 'test');
+        // Without the policy the built-in floor refuses the same way.
+        const b = await device('active');
+        const cmd2 = await held(b.id);
+        await s.devices.transition(b.id, 'quarantined', 'test');
+        await assert.rejects(s.clinical.commands.approve(hospital, cmd2.id, 'user:nurse2'), (e) => code(e) === 'DEVICE_NOT_COMMANDABLE');
+        assert.equal((await s.clinical.commands.get(hospital, cmd2.id)).status, 'refused');
+        assert.equal(sent.length, before, 'nothing was signed or sent');
+        // An active pump's held command is still approved and sent.
+        const c = await device('active');
+        const cmd3 = await held(c.id);
+        assert.equal((await s.clinical.commands.approve(hospital, cmd3.id, 'user:nurse2')).status, 'issued');
+        assert.equal(sent.length, before + 1);
+      });
     });
   });
 }

@@ -141,6 +141,8 @@ export class CommandService {
     // ISMP independent double check: the approver must be another person.
     if (approver === row.requested_by) throw new ClinicalError('COMMAND_STATE_INVALID', 'the requester cannot approve their own command');
     const command = JSON.parse(row.request) as InfusionCommand;
+    // The device may have been quarantined while the command waited: the policy hook and the floor apply again.
+    if (command.kind !== 'infusion.stop') await this.#recheckDevice(row, approver);
     const { decision } = await this.#decide(row.tenant_id, row.device_id, row.care_area ?? '', command, row.requested_by, { overrideReason: row.override_reason ?? undefined, confirmRateJump: row.confirm_rate_jump === 1, secondApproverId: approver });
     const u = await this.#db.updateTable('device_command').set({ second_approver: approver, findings: JSON.stringify(decision.findings), ...(decision.kind === 'refused' ? { status: 'refused', refusal_code: decision.code } : { status: 'issued', refusal_code: null }) })
       .where('id', '=', id).where('status', '=', 'pending-approval').executeTakeFirst();
@@ -197,6 +199,24 @@ export class CommandService {
     await this.#db.insertInto('device_command').values({ ...row, status: 'refused', refusal_code: code, findings: JSON.stringify(findings) }).execute();
     await this.#audit.append({ actor: row.requested_by, action: 'command.refused', target: `command:${row.id}`, tenantId: row.tenant_id, outcome: 'denied', details: { deviceId: row.device_id, kind: row.kind, code, findings } });
     throw new ClinicalError(code, message, { details: { commandId: row.id, findings } });
+  }
+
+  /** Refuses a held command (status pending-approval -> refused) when a policy or the state floor says no. */
+  async #recheckDevice(row: Row, approver: string): Promise<void> {
+    let refusal: MedTrustError<string> | undefined;
+    try {
+      await this.#policy?.checkCommand({ deviceId: row.device_id, kind: row.kind });
+    } catch (e) {
+      if (!isMedTrustError(e) || e.code !== 'POLICY_DENIED') throw e;
+      refusal = e;
+    }
+    const device = await this.#devices.device(row.device_id);
+    if (!refusal && (!device || !COMMANDABLE_STATES.has(device.state))) refusal = new ClinicalError('DEVICE_NOT_COMMANDABLE', `device is ${device?.state ?? 'gone'}`, { details: { commandId: row.id } });
+    if (!refusal) return;
+    const u = await this.#db.updateTable('device_command').set({ status: 'refused', refusal_code: refusal.code, second_approver: approver }).where('id', '=', row.id).where('status', '=', 'pending-approval').executeTakeFirst();
+    if (Number(u.numUpdatedRows) !== 1) throw new ClinicalError('COMMAND_STATE_INVALID', 'command changed meanwhile');
+    await this.#audit.append({ actor: approver, action: 'command.refused', target: `command:${row.id}`, tenantId: row.tenant_id, outcome: 'denied', details: { deviceId: row.device_id, kind: row.kind, code: refusal.code, policy: refusal.code === 'POLICY_DENIED' ? (refusal.details ?? null) : null } });
+    throw refusal;
   }
 
   async #refusedByPolicy(row: Row, e: MedTrustError<string>): Promise<never> {
