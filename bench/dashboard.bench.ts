@@ -135,7 +135,7 @@ async function benchOn(dialect: SqlDialectName, t: TestDatabase): Promise<BenchR
       ['fleet: device page 1', () => call(op, 'GET', '/api/v1/devices?limit=25')],
       ['fleet: device page at 90%', () => call(op, 'GET', `/api/v1/devices?limit=25&after=${deep}`)],
       ['fleet: model+state filter', () => call(hospital, 'GET', '/api/v1/devices?limit=25&model=pump-b&state=active')],
-      ['fleet: 25 presence look-ups', () => Promise.all(page.map((d) => call(op, 'GET', `/api/v1/devices/${d.id}/presence`)))],
+      ['fleet: presence of a page (one call)', () => call(op, 'GET', `/api/v1/devices/presence?ids=${page.map((d) => d.id).join(',')}`)],
       ['device: record', () => call(hospital, 'GET', `/api/v1/devices/${viewed}`)],
       ['device: vitals 1 h / 1 min (1/min device)', () => call(hospital, 'GET', `/api/v1/devices/${viewed}/telemetry?metric=heart_rate&${hour}`)],
       ['device: vitals 7 d / 1 h (1/min device)', () => call(hospital, 'GET', `/api/v1/devices/${viewed}/telemetry?metric=heart_rate&${week}`)],

@@ -21,6 +21,7 @@ for (const dialect of TEST_DIALECTS) {
     let hospitalA: string;
     let siteA: string;
     let releaseId: string;
+    let deviceIds: string[] = [];
 
     const call = async (token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON under test
       const r = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -45,6 +46,7 @@ for (const dialect of TEST_DIALECTS) {
         { tenant: hospitalB, site: null, model: 'pump-x', state: 'active' }, { tenant: hospitalB, site: null, model: 'pump-x', state: 'active' },
       ].map((r, i) => ({ id: newId('dev'), serial: `SN-${i}`, model: r.model, hardware_revision: 'A', tenant_id: r.tenant, site_id: r.site, state: r.state as 'active' | 'quarantined', firmware_version: '1.0.0', batch_id: null, created_at: now, updated_at: now }));
       await s.db.insertInto('device').values(rows).execute();
+      deviceIds = rows.map((r) => r.id);
       const presence = (i: number, online: 0 | 1, lastSeen: number) => ({ device_id: rows[i]!.id, tenant_id: rows[i]!.tenant_id, online, last_seen_at: lastSeen, connected_at: lastSeen, disconnected_at: online ? null : lastSeen, transport: 'mqtt', node: 'n1' });
       await s.db.insertInto('device_presence').values([presence(0, 1, now), presence(1, 1, now - 600_000), presence(2, 0, now - 60_000), presence(4, 1, now)]).execute();
       for (const [name, tenantId, role] of [['opAdmin', operator, 'operator-admin'], ['release', operator, 'release-manager'], ['biomedA', hospitalA, 'biomed'], ['siteA', siteA, 'biomed'], ['adminB', hospitalB, 'hospital-admin']] as const) {
@@ -84,6 +86,20 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(b.body.total, 2);
       assert.ok(!JSON.stringify(b.body).includes(siteA), 'no site of A in B\'s summary');
       assert.equal((await fetch(`${base}/api/v1/devices/summary`)).status, 401);
+    });
+
+    it('presence of a page of devices in one call: own devices only, statuses as the summary counts them', async () => {
+      const r = await call(tokens.biomedA!, 'GET', `/api/v1/devices/presence?ids=${deviceIds.join(',')}`);
+      assert.equal(r.status, 200);
+      const got = Object.fromEntries((r.body.presence as Array<{ deviceId: string; status: string }>).map((x) => [x.deviceId, x.status]));
+      // Devices 4 and 5 are hospital B's: silently left out, as if they did not exist.
+      assert.deepEqual(got, { [deviceIds[0]!]: 'online', [deviceIds[1]!]: 'late', [deviceIds[2]!]: 'offline', [deviceIds[3]!]: 'never-seen' });
+      const empty = await call(tokens.biomedA!, 'GET', '/api/v1/devices/presence?ids=,,');
+      assert.equal(empty.status, 400);
+      assert.equal(empty.body.error.code, 'REQUEST_INVALID');
+      const tooMany = await call(tokens.biomedA!, 'GET', `/api/v1/devices/presence?ids=${Array.from({ length: 101 }, (_, i) => `dev_${i}`).join(',')}`);
+      assert.equal(tooMany.status, 400);
+      assert.equal((await call(tokens.biomedA!, 'GET', '/api/v1/devices/presence')).status, 400);
     });
 
     it('campaigns: started, listed newest first with counts, paged; bad cursor and hospital roles refused', async () => {

@@ -22,7 +22,9 @@ const CLINICIAN = { email: 'nurse@general.example', password: 'correct horse bat
 const OPERATOR = { email: 'ops@manufacturer.example', password: 'correct horse battery staple 3' };
 const MODEL = 'InfuseCare-300';
 
-describe('web dashboard (Chromium against a real platform)', { timeout: 90_000 }, () => {
+// About 50 s on a quiet machine; the suite limit leaves room for a loaded CI runner (a suite that times
+// out mid-test leaves Chromium and the platform open until the file-level limit).
+describe('web dashboard (Chromium against a real platform)', { timeout: 240_000 }, () => {
   let dir: string;
   let p: Platform;
   let base: string;

@@ -95,6 +95,7 @@ export const api = {
   vulnerabilities: (id: string) => call<Record<string, unknown>>('GET', `/api/v1/devices/${encodeURIComponent(id)}/vulnerabilities`),
   alerts: (f: { state?: string; deviceId?: string; limit?: number }) => call<{ alerts: Alert[] }>('GET', `/api/v1/alerts${q(f)}`),
   acknowledge: (id: string) => call<Alert>('POST', `/api/v1/alerts/${encodeURIComponent(id)}/acknowledge`),
+  presenceOf: (ids: readonly string[]) => call<{ presence: Array<{ deviceId: string; status: Presence['status']; lastSeenAt: number | null }> }>('GET', `/api/v1/devices/presence${q({ ids: ids.join(',') })}`),
   fleetSummary: () => call<FleetSummary>('GET', '/api/v1/devices/summary'),
   fleetExposure: () => call<{ firmwares: FirmwareExposure[] }>('GET', '/api/v1/vulnerabilities'),
   firmwareVulnerabilities: (model: string, version: string) => call<{ devices: number; vulnerabilities: Vulnerability[] }>('GET', `/api/v1/vulnerabilities${q({ model, version })}`),

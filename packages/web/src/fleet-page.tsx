@@ -26,9 +26,10 @@ export function FleetPage(props: { title: string; hint?: string; role?: Role }) 
       if (!live) return;
       setDevices(page.devices);
       setNext(page.next);
-      // One page of presence look-ups (<= PAGE_SIZE requests), never the whole fleet.
-      const entries = await Promise.all(page.devices.map(async (d) => [d.id, (await api.presence(d.id).catch(() => undefined))?.status ?? 'unknown'] as const));
-      if (live) setPresence(Object.fromEntries(entries) as Record<string, Presence['status']>);
+      // The page's devices only, in one call.
+      if (page.devices.length === 0) return;
+      const found = await api.presenceOf(page.devices.map((d) => d.id)).catch(() => ({ presence: [] }));
+      if (live) setPresence(Object.fromEntries(found.presence.map((p) => [p.deviceId, p.status])));
     }, (e: unknown) => live && setError(errorText(e)));
     return () => { live = false; };
   }, [state, model, after]);
