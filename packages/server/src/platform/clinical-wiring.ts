@@ -108,6 +108,7 @@ export function buildClinical(d: ClinicalDeps) {
     { name: 'clinical.alert-escalation', intervalMs: 10_000, run: async () => void (await alerts.escalateDue()) },
     { name: 'clinical.webhook-delivery', intervalMs: 2_000, run: async () => void (await webhooks.deliverDue()) },
     { name: 'fhir.push', intervalMs: 5_000, run: async () => void (await fhirPush.pushDue()) },
+    { name: 'clinical.command-expiry', intervalMs: 10_000, run: async () => void (await commandResults.expireDue()) },
   ];
 
   // A replayed backlog arrives as a burst; evaluated concurrently, a device's readings reached the

@@ -31,6 +31,23 @@ export class CommandResults {
     await this.record(session, ack);
   }
 
+  /**
+   * Issued commands the device never reported on, past their expiry (plus the devices' clock skew
+   * allowance), become `expired`: the device will refuse them now, so the platform says so too.
+   */
+  async expireDue(skewMs = 30_000): Promise<number> {
+    const now = this.#clock.nowMs();
+    const due = await this.#db.selectFrom('device_command').select(['id', 'tenant_id', 'device_id']).where('status', '=', 'issued').where('expires_at', '<', now - skewMs).limit(500).execute();
+    let n = 0;
+    for (const c of due) {
+      const u = await this.#db.updateTable('device_command').set({ status: 'expired' }).where('id', '=', c.id).where('status', '=', 'issued').executeTakeFirst();
+      if (Number(u.numUpdatedRows) !== 1) continue;
+      n++;
+      await this.#audit.append({ actor: 'system', action: 'command.expired', target: `command:${c.id}`, tenantId: c.tenant_id, outcome: 'failure', details: { deviceId: c.device_id } });
+    }
+    return n;
+  }
+
   async record(session: { readonly deviceId: string; readonly tenantId: string }, ack: CommandAck): Promise<void> {
     const row = ack.commandId === null ? undefined
       : await this.#db.selectFrom('device_command').select(['id', 'tenant_id', 'status']).where('id', '=', ack.commandId).where('device_id', '=', session.deviceId).executeTakeFirst();

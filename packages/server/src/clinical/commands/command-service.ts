@@ -6,6 +6,8 @@ import type { Database } from '../../db/index.ts';
 import { doseToMlPerHour, type DrugEntry } from '../drug-library/drug-library.ts';
 import type { DrugLibraryService } from '../drug-library/drug-library-service.ts';
 import { ClinicalError, type ClinicalErrorCode } from '../errors.ts';
+import type { CommandAck } from './command-ack.ts';
+import { CommandResults } from './command-results.ts';
 import { type Approvals, checkInfusionCommand, type Finding, type InfusionCommand, type PumpState, type SafetyDecision } from './command-safety.ts';
 
 /** Signs commands with the platform command key (an ECDSA P-256 key in the key store). */
@@ -152,13 +154,11 @@ export class CommandService {
     return this.#issue(id, row.device_id, command, decision, tenantScope);
   }
 
-  /** The device's acknowledgement: accepted, or the code it refused the command with. */
-  async onAck(deviceId: string, ack: { commandId: string; result: string }): Promise<void> {
-    const row = await this.#db.selectFrom('device_command').selectAll().where('id', '=', ack.commandId).where('device_id', '=', deviceId).executeTakeFirst();
-    if (!row || row.status !== 'issued') return;
-    const accepted = ack.result === 'accepted';
-    await this.#db.updateTable('device_command').set({ status: accepted ? 'acknowledged' : 'rejected', acked_at: this.#clock.nowMs(), ack_detail: ack.result.slice(0, 64) }).where('id', '=', row.id).execute();
-    await this.#audit.append({ actor: `device:${deviceId}`, action: accepted ? 'command.acknowledged' : 'command.rejected-by-device', target: `command:${row.id}`, tenantId: row.tenant_id, outcome: accepted ? 'success' : 'failure', details: { result: ack.result } });
+  /** A device's report on a command; the gateway path is CommandResults.onPayload, which this shares. */
+  async onAck(deviceId: string, ack: CommandAck): Promise<void> {
+    const device = await this.#devices.device(deviceId);
+    if (!device) return;
+    await new CommandResults({ db: this.#db, audit: this.#audit, clock: this.#clock }).record({ deviceId, tenantId: device.tenantId }, ack);
   }
 
   /** COMMAND_NOT_FOUND unless the device exists in the caller's tenant (checked before anything else). */
