@@ -16,6 +16,8 @@ import { createLogger } from '../../packages/server/src/logging/index.ts';
 import { allMigrations } from '../../packages/server/src/migrations.ts';
 import { createUpdates, type Updates } from '../../packages/server/src/updates/index.ts';
 import { VulnService } from '../../packages/server/src/vulns/index.ts';
+import { DeviceRegistry } from '../../packages/server/src/devices/index.ts';
+import { LocalEventBus } from '../../packages/server/src/events/index.ts';
 import { TestKeyStore } from '../../packages/server/src/updates/test-key-store.ts';
 
 /** JSON bodies from the API under test, checked field by field by the tests. */
@@ -53,8 +55,9 @@ export async function startUpdatesHarness(opts: { dialect: SqlDialectName; clock
     await t.db.insertInto('device').values({ id: newId('dev'), serial: `SN-${model}`, model, hardware_revision: 'A', tenant_id: tenantId, site_id: null, state: 'active', firmware_version: null, batch_id: null, created_at: now, updated_at: now }).execute();
   }
   const keyStore = new TestKeyStore();
+  const registry = new DeviceRegistry({ db: t.db, audit, events: new LocalEventBus(), clock: opts.clock });
   const vulns = new VulnService({ db: t.db, audit, clock: opts.clock });
-  const updates = createUpdates({ db: t.db, dialect: opts.dialect, dataDir: t.dataDir, keyStore, audit, clock: opts.clock, maxArtifactBytes: opts.maxArtifactBytes, algorithm: opts.algorithm, campaignEvaluationIntervalMs: 0, sbomImporter: (o) => vulns.importSbom(o) });
+  const updates = createUpdates({ db: t.db, dialect: opts.dialect, dataDir: t.dataDir, keyStore, audit, clock: opts.clock, maxArtifactBytes: opts.maxArtifactBytes, algorithm: opts.algorithm, campaignEvaluationIntervalMs: 0, sbomImporter: (o) => vulns.importSbom(o), recordFirmware: (id, v, actor) => registry.recordFirmware(id, v, actor) });
   await updates.ceremony.initialise('test');
   const app = await buildHttpApp({ logger: createLogger({ level: 'silent' }), metrics: new Registry(), ready: async () => true, routes: [updates.tufRoutes, updates.releaseRoutes({ manage: requirePermission(tokens, 'release:manage'), read: requirePermission(tokens, 'release:read') }), updates.deviceTagRoutes({ manage: requirePermission(tokens, 'device:manage'), read: requirePermission(tokens, 'device:read') })], fastPaths: [updates.tufFastPath], version: 'test' });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -114,6 +114,10 @@ describe('update campaigns over MQTT (device SDK, embedded broker, mTLS)', () =>
     const audit = await h.t.db.selectFrom('audit_entry').select(['actor', 'outcome']).where('action', '=', 'update.status').where('target', '=', `campaign:${campaignId}`).orderBy('seq').execute();
     assert.deepEqual(audit, [{ actor: 'device:dev_infusing', outcome: 'success' }, { actor: 'device:dev_offline', outcome: 'success' }]);
     assert.deepEqual(await h.updates.channel.desiredMessage('dev_offline'), { v: 1, kind: 'none' });
+    // The registry now knows what both run (from the campaign's release), audited per device.
+    const fw = await h.t.db.selectFrom('device').select(['id', 'firmware_version']).where('id', 'in', ['dev_infusing', 'dev_offline', 'dev_other']).orderBy('id').execute();
+    assert.deepEqual(fw.map((d) => [d.id, d.firmware_version]), [['dev_infusing', '2.0.0'], ['dev_offline', '2.0.0'], ['dev_other', null]]);
+    assert.equal((await h.t.db.selectFrom('audit_entry').select('actor').where('action', '=', 'device.firmware-recorded').where('target', '=', 'device:dev_offline').executeTakeFirstOrThrow()).actor, 'device:dev_offline');
   });
 
   describe('when a device sends what it must not', () => {

@@ -162,7 +162,7 @@ export class Platform {
       // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
       // CSAF documents name the operator (the manufacturer) with the public URL as namespace.
       vulns: new VulnService({ db, audit, clock, publisher: { name: 'MedTrust operator', namespace: config.publicUrl } }),
-      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519', sbomImporter: (o) => services.vulns.importSbom(o), onChannelError: (e) => logger.warn({ err: e }, 'update desired-state push failed') }),
+      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519', sbomImporter: (o) => services.vulns.importSbom(o), onChannelError: (e) => logger.warn({ err: e }, 'update desired-state push failed'), recordFirmware: (id, version, actor) => devices.recordFirmware(id, version, actor) }),
       // Security alerts of policies and anomaly detection go through the clinical AlertService.
       policies: createPolicies({ db, audit, events, clock, devices, certificates, revocation, alerts: clinical.alerts, operatorTenantId: () => tenants.ensureOperator() }),
     };

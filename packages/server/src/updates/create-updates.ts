@@ -21,7 +21,7 @@ import { type TufLifetimes, TufRepository } from './tuf/tuf-repository.ts';
 import { TufRootCeremony } from './tuf/tuf-root-ceremony.ts';
 import { openTufRootFileStore, TufRootKeyStore } from './tuf/tuf-root-key-store.ts';
 import { tufFastPath, tufRoutes } from './tuf/tuf-routes.ts';
-import { UpdateStatusChannel } from './device-channel/update-status-channel.ts';
+import { type FirmwareRecorder, UpdateStatusChannel } from './device-channel/update-status-channel.ts';
 import { deviceTagRoutes } from './tags/device-tag-routes.ts';
 import { DeviceTagService } from './tags/device-tag-service.ts';
 
@@ -75,6 +75,8 @@ export interface UpdatesOptions {
   readonly algorithm?: 'ed25519' | 'ec-p256';
   /** Failures of background desired-state pushes (logged by the platform). */
   readonly onChannelError?: (e: unknown) => void;
+  /** Told when a device reports a campaign's release installed (the platform: DeviceRegistry.recordFirmware). */
+  readonly recordFirmware?: FirmwareRecorder;
 }
 
 /** Builds releases, the TUF repository, its routes and its refresh job. */
@@ -88,7 +90,7 @@ export function createUpdates(o: UpdatesOptions): Updates {
   const ceremony = ceremonyWith(undefined);
   const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes, sbomImporter: o.sbomImporter });
   const campaigns = new CampaignService({ db: o.db, audit: o.audit, clock: o.clock, minEvaluationIntervalMs: o.campaignEvaluationIntervalMs });
-  const channel = new UpdateStatusChannel({ campaigns, audit: o.audit, onError: o.onChannelError });
+  const channel = new UpdateStatusChannel({ campaigns, audit: o.audit, onError: o.onChannelError, recordFirmware: o.recordFirmware });
   const tags = new DeviceTagService({ db: o.db, audit: o.audit, clock: o.clock });
   return {
     releases, campaigns, tuf, ceremony, reader, artifacts, channel, tags,

@@ -295,6 +295,13 @@ export class CampaignService {
     return this.get(campaignId);
   }
 
+  /** The version a campaign rolls out. */
+  async releaseVersionOf(campaignId: string): Promise<string> {
+    const r = await this.#db.selectFrom('campaign').innerJoin('release', 'release.id', 'campaign.release_id').select('release.version').where('campaign.id', '=', campaignId).executeTakeFirst();
+    if (!r) throw new UpdateError('CAMPAIGN_NOT_FOUND', 'no such campaign');
+    return r.version;
+  }
+
   /** Called with the campaign and the phases whose devices' desired state changed. */
   onDesiredChange(listener: DesiredChangeListener): void {
     this.#listeners.push(listener);

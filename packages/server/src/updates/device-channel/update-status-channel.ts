@@ -19,6 +19,9 @@ export interface UpdateChannelDevice {
 
 const FINAL = new Set(['installed', 'failed', 'rolled-back']);
 
+/** Records the firmware a device now runs in the device registry (`DeviceRegistry.recordFirmware`). */
+export type FirmwareRecorder = (deviceId: string, version: string, actor: string) => Promise<unknown>;
+
 /**
  * Desired state and status over MQTT. The platform pushes a device's desired state when a
  * campaign changes it (created, phase opened or approved, paused, resumed); a device asks for it
@@ -30,12 +33,14 @@ export class UpdateStatusChannel {
   readonly #campaigns: CampaignService;
   readonly #audit: AuditLog;
   readonly #onError: (e: unknown) => void;
+  readonly #recordFirmware: FirmwareRecorder | undefined;
   #publish: DevicePublisher | undefined;
   /** Campaign notifications run one after another so a large campaign cannot flood the broker. */
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(opts: { campaigns: CampaignService; audit: AuditLog; onError?: (e: unknown) => void }) {
+  constructor(opts: { campaigns: CampaignService; audit: AuditLog; onError?: (e: unknown) => void; recordFirmware?: FirmwareRecorder }) {
     this.#campaigns = opts.campaigns;
+    this.#recordFirmware = opts.recordFirmware;
     this.#audit = opts.audit;
     this.#onError = opts.onError ?? (() => undefined);
     this.#campaigns.onDesiredChange((id, through) => this.#notifyCampaign(id, through));
@@ -80,6 +85,10 @@ export class UpdateStatusChannel {
       await this.#audit.append({ actor: `device:${device.deviceId}`, action: 'update.status', target: `campaign:${m.campaignId}`, tenantId: device.tenantId, outcome: 'denied', details: { code: 'UPDATE_STATUS_INVALID', status: m.status } });
       await this.#refuse(device, m.campaignId);
       return true;
+    }
+    if (m.status === 'installed' && this.#recordFirmware) {
+      // The registry learns the version from the campaign's release, not from the device's words.
+      await this.#recordFirmware(device.deviceId, await this.#campaigns.releaseVersionOf(m.campaignId), `device:${device.deviceId}`);
     }
     if (FINAL.has(m.status)) {
       await this.#audit.append({ actor: `device:${device.deviceId}`, action: 'update.status', target: `campaign:${m.campaignId}`, tenantId: device.tenantId, outcome: m.status === 'installed' ? 'success' : 'failure', details: { status: m.status, detail: m.detail } });
