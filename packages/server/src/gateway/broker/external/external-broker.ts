@@ -49,9 +49,11 @@ export class ExternalBroker implements DeviceBroker {
     const n = this.#o.consumers ?? 4;
     for (let i = 0; i < n; i++) {
       // Stable ids and persistent sessions: the broker keeps queuing for a consumer that restarts.
-      const client = await mqtt.connectAsync(this.#o.url, {
+      const client = mqtt.connect(this.#o.url, {
         protocolVersion: 5, clientId: `medtrust-${this.#o.nodeName ?? hostname()}-${i}`, clean: false, properties: { sessionExpiryInterval: 86_400 }, reconnectPeriod: 1000,
       });
+      // In place before the CONNACK: a resumed session delivers its queued messages right after
+      // it, and mqtt.js's default handler would PUBACK them unstored.
       client.handleMessage = (packet, callback) => {
         this.#handle(packet).then(() => callback(), (e: Error) => {
           this.#o.logger.error({ err: e }, 'external ingest failed; not acknowledged');
@@ -61,6 +63,7 @@ export class ExternalBroker implements DeviceBroker {
         });
       };
       client.on('error', (e) => this.#o.logger.warn({ err: e }, 'external broker connection error'));
+      await connected(client);
       await client.subscribeAsync(`$share/${SHARE_GROUP}/devices/+/telemetry`, { qos: 1 });
       if (this.#o.onCommandResult) await client.subscribeAsync(`$share/${SHARE_GROUP}/devices/+/${COMMAND_RESULTS_SUFFIX}`, { qos: 1 });
       this.#clients.push(client);
@@ -116,4 +119,21 @@ export class ExternalBroker implements DeviceBroker {
       throw e;
     }
   }
+}
+
+/** The first CONNACK, or the first error (then the client is closed). */
+function connected(client: MqttClient): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => {
+      client.off('connect', onConnect);
+      client.end(true);
+      reject(e);
+    };
+    const onConnect = (): void => {
+      client.off('error', onError);
+      resolve();
+    };
+    client.once('connect', onConnect);
+    client.once('error', onError);
+  });
 }
