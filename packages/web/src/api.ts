@@ -105,6 +105,7 @@ export const api = {
   releases: (f: { state?: string } = {}) => call<{ releases: Release[] }>('GET', `/api/v1/releases${q(f)}`),
   campaigns: (before?: string) => call<{ campaigns: Campaign[]; next: string | null }>('GET', `/api/v1/campaigns${q({ limit: 20, before })}`),
   startCampaign: (body: { releaseId: string; name: string; selection: { model: string }; phases: number[] }) => call<Campaign>('POST', '/api/v1/campaigns', body),
+  approveCampaign: (id: string) => call<Campaign>('POST', `/api/v1/campaigns/${encodeURIComponent(id)}/approve`),
   resumeCampaign: (id: string) => call<Campaign>('POST', `/api/v1/campaigns/${encodeURIComponent(id)}/resume`),
   audit: (f: { target?: string; action?: string; since?: number; limit?: number }) => call<{ entries: AuditEntry[]; next: number | null }>('GET', `/api/v1/audit${q(f)}`),
   auditVerify: () => call<AuditVerification>('GET', '/api/v1/audit/verify'),

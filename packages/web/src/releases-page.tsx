@@ -52,6 +52,7 @@ function CampaignCard(props: { c: Campaign; release: Release | undefined; role: 
   const total = Object.values(c.counts).reduce((a, b) => a + b, 0);
   const [error, setError] = useState<string | null>(null);
   const resume = () => api.resumeCampaign(c.id).then(props.onChanged, (e: unknown) => setError(errorText(e)));
+  const approve = () => api.approveCampaign(c.id).then(props.onChanged, (e: unknown) => setError(errorText(e)));
   const label = STATUSES.filter((s) => c.counts[s.key] > 0).map((s) => `${c.counts[s.key]} ${s.key}`).join(', ') || 'no devices selected';
   return (
     <article className="card campaign" data-campaign-id={c.id} aria-labelledby={`c-${c.id}`}>
@@ -62,6 +63,7 @@ function CampaignCard(props: { c: Campaign; release: Release | undefined; role: 
       </div>
       <p className="legend">{label}</p>
       {c.state === 'paused' && can(props.role, 'release:manage') && <button type="button" onClick={() => void resume()}>Resume</button>}
+      {c.state === 'awaiting-approval' && can(props.role, 'release:manage') && <button type="button" onClick={() => void approve()}>Approve the next phase</button>}
       {error && <p role="alert" className="error">{error}</p>}
     </article>
   );
