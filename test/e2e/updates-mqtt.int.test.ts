@@ -143,6 +143,14 @@ describe('update campaigns over MQTT (device SDK, embedded broker, mTLS)', () =>
         const denied = await h.t.db.selectFrom('audit_entry').select('outcome').where('action', '=', 'update.status').where('actor', '=', 'device:dev_other').execute();
         assert.deepEqual(denied, [{ outcome: 'denied' }]);
         assert.equal(client.connected, true, 'bad reports are refused, not fatal');
+        // A burst of checks is answered once (at most one per second per device).
+        const desired: string[] = [];
+        client.on('message', (topic, p) => { if (topic.endsWith('/updates/desired')) desired.push(p.toString()); });
+        await client.subscribeAsync('devices/dev_other/updates/desired', { qos: 1 });
+        for (let i = 0; i < 5; i++) await client.publishAsync('devices/dev_other/update-status', JSON.stringify({ v: 1, kind: 'check' }), { qos: 1 });
+        await until(() => desired.length >= 1);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual(desired.map((d) => JSON.parse(d)), [{ v: 1, kind: 'none' }]);
       } finally {
         await client.endAsync(true);
       }

@@ -140,7 +140,12 @@ export class UpdateChannel extends EventEmitter<{ desired: [DesiredStateMessage]
   #scheduleRecheck(): void {
     clearTimeout(this.#recheck);
     if (this.#stopped) return;
-    this.#recheck = setTimeout(() => this.check(), this.#o.recheckMs ?? 60_000);
+    // Keeps asking until a desired state arrives (which clears this): the platform drops checks
+    // that come faster than it allows, and a check sent while disconnected is lost.
+    this.#recheck = setTimeout(() => {
+      this.check();
+      this.#scheduleRecheck();
+    }, this.#o.recheckMs ?? 60_000);
   }
 
   #status(campaignId: string, s: UpdateStatus): void {

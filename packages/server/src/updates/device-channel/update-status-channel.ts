@@ -35,10 +35,14 @@ export class UpdateStatusChannel {
   readonly #onError: (e: unknown) => void;
   readonly #recordFirmware: FirmwareRecorder | undefined;
   #publish: DevicePublisher | undefined;
+  /** When each device last had a check answered: a device cannot make the platform query in a loop. */
+  readonly #lastCheck = new Map<string, number>();
+  readonly #minCheckIntervalMs: number;
   /** Campaign notifications run one after another so a large campaign cannot flood the broker. */
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(opts: { campaigns: CampaignService; audit: AuditLog; onError?: (e: unknown) => void; recordFirmware?: FirmwareRecorder }) {
+  constructor(opts: { campaigns: CampaignService; audit: AuditLog; onError?: (e: unknown) => void; recordFirmware?: FirmwareRecorder; minCheckIntervalMs?: number }) {
+    this.#minCheckIntervalMs = opts.minCheckIntervalMs ?? 1000;
     this.#campaigns = opts.campaigns;
     this.#recordFirmware = opts.recordFirmware;
     this.#audit = opts.audit;
@@ -74,6 +78,11 @@ export class UpdateStatusChannel {
       return true;
     }
     if (m.kind === 'check') {
+      const now = Date.now();
+      // Checks faster than one per interval are acknowledged and dropped (pushes still arrive).
+      if (now - (this.#lastCheck.get(device.deviceId) ?? -Infinity) < this.#minCheckIntervalMs) return true;
+      if (this.#lastCheck.size >= 100_000) this.#lastCheck.clear();
+      this.#lastCheck.set(device.deviceId, now);
       await this.sendDesired(device.deviceId);
       return true;
     }
