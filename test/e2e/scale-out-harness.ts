@@ -62,7 +62,7 @@ export async function makeDevices(p: Platform, tenantId: string, dir: string, se
 }
 
 /** `medtrust serve` as a child process; resolves once it printed its URL. */
-export async function startServe(env: Record<string, string>, timeoutMs = 400_000): Promise<ChildProcess> {
+export async function startServe(env: Record<string, string>, timeoutMs = 240_000): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -75,6 +75,10 @@ export async function startServe(env: Record<string, string>, timeoutMs = 400_00
       }
     });
     child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+  }).catch((e: unknown) => {
+    // A node that did not come up must not outlive the test.
+    child.kill('SIGKILL');
+    throw e;
   });
   return child;
 }
