@@ -1,7 +1,7 @@
 // Persisted QoS 1 telemetry over mTLS through the embedded broker (aedes + validation + group
 // commit to SQLite) against the pass-through rate of a plain Mosquitto with TLS (client
 // certificates too, a subscriber consuming, no persistence), measured by the same load generator
-// (a child process) in the same run. Also: memory per connected device, and where the time goes.
+// (a child process) in the same run. Also: where the time goes (memory per device: telemetry-storm).
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -25,7 +25,6 @@ const DEVICES = 20;
 // Messages in flight per device: low (latency-bound: one commit per round trip) and high (throughput-bound).
 const WINDOWS = [10, 50];
 const DURATION_MS = 5000;
-const IDLE_DEVICES = 500;
 const LOAD = new URL('./telemetry-load.ts', import.meta.url).pathname;
 
 async function freePort(): Promise<number> {
@@ -56,15 +55,6 @@ function runLoad(args: object): Promise<{ acked: number; elapsedMs: number }> {
     let out = '';
     c.stdout.on('data', (b: Buffer) => (out += b.toString()));
     c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { acked: number; elapsedMs: number }) : reject(new Error(`load generator exited ${code}`))));
-  });
-}
-
-/** Starts `count` idle connections in a child; resolves once all are connected. */
-function idleClients(args: object): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', LOAD, JSON.stringify({ ...args, idle: true })], { stdio: ['pipe', 'pipe', 'inherit'] });
-    c.stdout.once('data', () => resolve(c));
-    c.on('exit', (code) => reject(new Error(`idle clients exited ${code}`)));
   });
 }
 
@@ -132,19 +122,7 @@ export async function run(): Promise<BenchRow[]> {
     const storeRate = (2000 / (performance.now() - c0)) * 1000;
     rows.push({ name: 'store alone (group commit, no network)', value: storeRate, unit: 'msg/s', baseline: 'embedded broker', ratio: storeRate / embRate, note: 'ceiling set by SQLite; the rest of the gap to it is TLS + MQTT framing in aedes' });
 
-    // Memory per connected device: embedded broker heap growth for idle mTLS connections.
-    const cert = devs[0]!;
-    const idleArgs = { port: gw.broker!.port, caFile: pki.caBundleFile, durationMs: 0, window: 0, devices: Array.from({ length: IDLE_DEVICES }, (_, i) => ({ id: cert.deviceId, clientId: `${cert.deviceId}-idle${i}`, certFile: cert.certFile, keyFile: cert.keyFile })) };
-    global.gc?.();
-    const heap0 = process.memoryUsage();
-    const idle = await idleClients(idleArgs);
-    await new Promise((r) => setTimeout(r, 500));
-    global.gc?.();
-    const heap1 = process.memoryUsage();
-    idle.stdin!.end();
-    const perDevice = (heap1.heapUsed + heap1.external - heap0.heapUsed - heap0.external) / IDLE_DEVICES;
-    const perDeviceRss = (heap1.rss - heap0.rss) / IDLE_DEVICES;
-    rows.push({ name: `memory per connected device (${IDLE_DEVICES} idle mTLS connections)`, value: perDeviceRss / 1024, unit: 'KiB RSS', note: `heap+external growth ${(perDevice / 1024).toFixed(1)} KiB/device (GC-dependent); mostly OpenSSL TLS state` });
+    // Memory per connected device: bench/telemetry-storm.bench.ts (N distinct devices, RSS after a full GC).
     return rows;
   } finally {
     await gw?.stop();
