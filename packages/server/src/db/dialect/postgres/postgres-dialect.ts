@@ -18,5 +18,10 @@ export function openPostgresDatabase(url: string, maxConnections = 10): Kysely<D
   // A pool error on an idle client (server restart) must not crash the process; the next query
   // gets a fresh connection.
   pool.on('error', () => undefined);
+  // pg-pool removes its own error listener while a client is checked out, and pg emits 'error' on
+  // the client when the server goes away mid-query (besides failing the query): without a listener
+  // of our own, a PostgreSQL restart during a query would be an uncaught exception that ends the
+  // process. The failed query already carries the error to its caller.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
