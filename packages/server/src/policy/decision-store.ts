@@ -53,6 +53,16 @@ export class DecisionStore {
     return (await this.#db.selectFrom('policy_decision').select('id').where('dedupe_key', '=', dedupeKey).executeTakeFirst()) !== undefined;
   }
 
+  /** Which of these keys were decided before: one query per 500 keys, for a dry run's page. */
+  async decidedAmong(dedupeKeys: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < dedupeKeys.length; i += 500) {
+      const rows = await this.#db.selectFrom('policy_decision').select('dedupe_key').where('dedupe_key', 'in', dedupeKeys.slice(i, i + 500)).execute();
+      for (const r of rows) out.add(r.dedupe_key);
+    }
+    return out;
+  }
+
   /** Newest first; `tenantScope` null for the operator (every tenant). */
   async list(tenantScope: string | null, q: DecisionQuery = {}): Promise<PolicyDecision[]> {
     const limit = q.limit ?? 100;

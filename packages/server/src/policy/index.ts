@@ -11,7 +11,7 @@ export { PolicyStore } from './policy-store.ts';
 export { DecisionStore } from './decision-store.ts';
 export type { PolicyDecision, DecisionQuery } from './decision-store.ts';
 export { DbFactSource, keyFacts } from './fact-source.ts';
-export type { FactSource, PolicyReach } from './fact-source.ts';
+export type { FactLoader, FactSource, PolicyReach } from './fact-source.ts';
 export { PolicyActions } from './policy-actions.ts';
 export type { PolicyActionPorts, ActionOutcome } from './policy-actions.ts';
 export { PolicyEngine, POLICY_JOB_INTERVAL_MS } from './policy-engine.ts';

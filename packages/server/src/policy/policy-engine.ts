@@ -90,10 +90,12 @@ export class PolicyEngine implements ConnectAdmission {
   async evaluateFleet(p: StoredPolicy): Promise<number> {
     let fired = 0;
     const reach = await this.#facts.reachOf(p.tenantId);
-    const groups = factGroupsOf(p.document);
+    const loader = this.#facts.loader(factGroupsOf(p.document));
     for (let after: string | undefined; ;) {
       const page = await this.#facts.devices(reach, after, PAGE);
-      for (const d of page) fired += (await this.#decide(p, 'schedule', d, {}, groups)).fired;
+      const facts = await loader.factsOf(page);
+      // Facts of a page are read before any of its actions run; an action touches only its own device.
+      for (const d of page) fired += (await this.#decide(p, 'schedule', d, {}, facts.get(d.id))).fired;
       if (page.length < PAGE) break;
       after = page[page.length - 1]?.id;
     }
@@ -123,16 +125,15 @@ export class PolicyEngine implements ConnectAdmission {
   /** What a policy document would do now, changing nothing: devices and actions. */
   async dryRun(doc: PolicyDocument, tenantId: string, policyId?: string): Promise<DryRunHit[]> {
     const reach = await this.#facts.reachOf(tenantId);
-    const groups = factGroupsOf(doc);
+    const loader = this.#facts.loader(factGroupsOf(doc));
     const hits: DryRunHit[] = [];
     for (let after: string | undefined; ;) {
       const page = await this.#facts.devices(reach, after, PAGE);
-      for (const d of page) {
-        const facts = await this.#facts.facts(d, groups);
-        for (const m of matchRules(doc, facts)) {
-          const decided = policyId !== undefined && (await this.#decisions.isDecided(dedupeKey({ policyId, rule: m.rule.name, subject: d.id, state: m.state })));
-          hits.push({ deviceId: d.id, tenantId: d.tenantId, rule: m.rule.name, reason: m.reason, actions: this.#actions.preview(m.rule.actions, d), alreadyDecided: decided });
-        }
+      const facts = await loader.factsOf(page);
+      const matched = page.flatMap((d) => matchRules(doc, facts.get(d.id) ?? {}).map((m) => ({ d, m, key: policyId === undefined ? undefined : dedupeKey({ policyId, rule: m.rule.name, subject: d.id, state: m.state }) })));
+      const decided = await this.#decisions.decidedAmong(matched.flatMap((x) => (x.key === undefined ? [] : [x.key])));
+      for (const { d, m, key } of matched) {
+        hits.push({ deviceId: d.id, tenantId: d.tenantId, rule: m.rule.name, reason: m.reason, actions: this.#actions.preview(m.rule.actions, d), alreadyDecided: key !== undefined && decided.has(key) });
       }
       if (page.length < PAGE) break;
       after = page[page.length - 1]?.id;
@@ -154,8 +155,8 @@ export class PolicyEngine implements ConnectAdmission {
   }
 
   /** Matches of one policy for one device; `fired` counts those decided now (not before). */
-  async #decide(p: StoredPolicy, trigger: string, device: Device, extra: HookFacts, groups = factGroupsOf(p.document)): Promise<{ matches: RuleMatch[]; fired: number }> {
-    const facts: Facts = { ...(await this.#facts.facts(device, groups)), ...definedOnly(extra) };
+  async #decide(p: StoredPolicy, trigger: string, device: Device, extra: HookFacts, loaded?: Facts): Promise<{ matches: RuleMatch[]; fired: number }> {
+    const facts: Facts = { ...(loaded ?? (await this.#facts.facts(device, factGroupsOf(p.document)))), ...definedOnly(extra) };
     const matches = matchRules(p.document, facts);
     let fired = 0;
     for (const m of matches) {
