@@ -54,7 +54,7 @@ for (const dialect of TEST_DIALECTS) {
       s = await createPolicyTestStack(dialect);
       const { db } = s.pki.t;
       const tenants = [await s.tenants.create({ kind: 'customer', name: 'A' }), await s.tenants.create({ kind: 'customer', name: 'B' })];
-      const site = await s.tenants.create({ kind: 'site', name: 'A North', parentId: tenants[0] as string });
+      const site = await s.tenants.create({ kind: 'site', name: 'A North', parentId: tenants[0] });
       // PumpX 1.0.0: Heartbleed (KEV) + CVE-2016-2105 + esp-idf; matched before the feed arrives.
       await s.vulns.importSbom({ model: 'PumpX', firmwareVersion: '1.0.0', text: sbom('1.0.1f-r0'), actor: 'test' });
       await s.vulns.importFeed(readFeedPaths(FEEDS), 'test');
