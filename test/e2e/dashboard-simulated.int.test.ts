@@ -115,7 +115,7 @@ describe('web dashboard on a simulated ICU (Chromium, simulator -> EST -> MQTT -
     await page.getByRole('link', { name: monitor.serial }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'fleet-1280x800.png'), fullPage: true });
     await page.getByRole('link', { name: monitor.serial }).click();
-    await page.getByRole('heading', { name: /VitaSim M5/ }).waitFor();
+    await page.getByRole('heading', { name: /VitaSim-M5/ }).waitFor();
     const row = page.locator(`tr[data-alert-id="${desat.id}"]`);
     await row.getByRole('button', { name: 'Acknowledge' }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'device-1280x800.png'), fullPage: true });

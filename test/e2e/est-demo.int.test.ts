@@ -105,7 +105,7 @@ describe('medtrust demo', () => {
   });
 
   it('shows the pump on the old firmware as exposed to a known exploited vulnerability', async () => {
-    const m = /vulnerable:\s+InfuSim P300 firmware 3\.1\.0 on \S+ \((dev_\w+)\): CVE-2014-0160 \(CISA KEV\)/.exec(printed);
+    const m = /vulnerable:\s+InfuSim-P300 firmware 3\.1\.0 on \S+ \((dev_\w+)\): CVE-2014-0160 \(CISA KEV\)/.exec(printed);
     assert.ok(m, printed);
     const exposure = (await api(`/api/v1/devices/${m[1]}/vulnerabilities`, adminToken())).body;
     assert.ok(exposure.vulnerabilities.some((v: { vulnId: string; kev: boolean }) => v.vulnId === 'CVE-2014-0160' && v.kev), JSON.stringify(exposure));

@@ -79,7 +79,7 @@ describe('medtrust simulate', () => {
       assert.ok(rows[0]!.device_ts <= Date.now() - 100_000);
       assert.ok(rows.some((r) => r.kind === 'health'));
     }
-    assert.ok(models.has('InfuSim P300') && models.has('VitaSim M5'), [...models].join());
+    assert.ok(models.has('InfuSim-P300') && models.has('VitaSim-M5'), [...models].join());
     // A firmware version that is not one is refused; the recorded one stays.
     const first = await s.devices.get(bundles[0]!.id);
     await assert.rejects(s.devices.recordFirmware(first.id, '1.0 beta', 'test'), { code: 'REQUEST_INVALID' });

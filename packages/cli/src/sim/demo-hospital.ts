@@ -5,7 +5,7 @@ import { DEFAULT_THRESHOLD_RULES, type Platform, readFeedPaths } from '@medtrust
 export const DEMO_HOSPITAL = 'St. Demo Hospital';
 /** The pump firmware the demo SBOM shows as vulnerable (OpenSSL 1.0.1f: Heartbleed). */
 export const VULNERABLE_PUMP_FIRMWARE = '3.1.0';
-export const PUMP_MODEL = 'InfuSim P300';
+export const PUMP_MODEL = 'InfuSim-P300';
 
 const here = (rel: string): string => new URL(rel, import.meta.url).pathname;
 // Real published records the vulnerability domain's tests use (packages/server/src/vulns/fixtures/SOURCES.md).

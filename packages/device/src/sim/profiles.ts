@@ -27,9 +27,9 @@ export interface SimProfile {
 }
 
 export const DEVICE_MODELS: Readonly<Record<SimDeviceKind, { readonly model: string; readonly firmwareVersion: string }>> = {
-  'infusion-pump': { model: 'InfuSim P300', firmwareVersion: '3.2.1' },
-  'patient-monitor': { model: 'VitaSim M5', firmwareVersion: '5.0.4' },
-  'glucose-monitor': { model: 'GlucoSim G2', firmwareVersion: '2.1.0' },
+  'infusion-pump': { model: 'InfuSim-P300', firmwareVersion: '3.2.1' },
+  'patient-monitor': { model: 'VitaSim-M5', firmwareVersion: '5.0.4' },
+  'glucose-monitor': { model: 'GlucoSim-G2', firmwareVersion: '2.1.0' },
 };
 
 const profiles: Readonly<Record<SimProfileName, SimProfile>> = {
