@@ -12,7 +12,7 @@ import { ExternalBroker } from './broker/external/external-broker.ts';
 import { enforceExternalRevocation } from './broker/external/external-revocation.ts';
 import { type DeviceAdmission, DeviceAuthenticator } from './device-authenticator.ts';
 import type { DeviceDirectory } from './device-directory.ts';
-import { type CommandResultListener, DeviceMessageIngest, type StoredListener } from './device-message-ingest.ts';
+import { type CommandResultListener, DeviceMessageIngest, type StoredListener, type UpdateStatusListener } from './device-message-ingest.ts';
 import { GatewayMetrics } from './gateway-metrics.ts';
 import { enforceLiveRevocation } from './live-revocation.ts';
 import { TokenBuckets } from './token-bucket.ts';
@@ -22,6 +22,8 @@ export interface DeviceGatewayOptions {
   readonly onStored?: StoredListener;
   /** Told of every command acknowledgement a device publishes (clinical command service). */
   readonly onCommandResult?: CommandResultListener;
+  /** Told of every update status report and desired-state check (`devices/{id}/update-status`), either broker. */
+  readonly onUpdateStatus?: UpdateStatusListener;
   readonly db: Kysely<Database>;
   readonly audit: AuditLog;
   readonly events: EventBus;
@@ -86,6 +88,7 @@ export class DeviceGateway {
     let stopRevocation = (): void => undefined;
     if (o.mqtt) {
       broker = new EmbeddedBroker({ ...o.mqtt, authenticator, devices: o.devices, ingest, presence, audit: o.audit, metrics, logger: o.logger, ...(o.onCommandResult ? { onCommandResult: o.onCommandResult } : {}) });
+      if (o.onUpdateStatus) broker.onUpdateStatus(o.onUpdateStatus);
       await broker.start();
       stopRevocation = enforceLiveRevocation({ events: o.events, sessions: broker, audit: o.audit, logger: o.logger, clock });
     }
@@ -94,7 +97,7 @@ export class DeviceGateway {
       // The external broker already acknowledged the device: throttling here could only drop
       // data, so its ingest has no rate limit (the broker's own limits apply).
       const unthrottled = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets: new TokenBuckets({ ratePerS: 1e9, burst: 1e9, clock }), metrics, onStored: o.onStored });
-      external = new ExternalBroker({ url: o.external.url, consumers: o.external.consumers, ...(o.external.nodeName ? { nodeName: o.external.nodeName } : {}), authenticator, ingest: unthrottled, metrics, logger: o.logger, ...(o.onCommandResult ? { onCommandResult: o.onCommandResult } : {}) });
+      external = new ExternalBroker({ url: o.external.url, consumers: o.external.consumers, ...(o.external.nodeName ? { nodeName: o.external.nodeName } : {}), authenticator, ingest: unthrottled, metrics, logger: o.logger, ...(o.onCommandResult ? { onCommandResult: o.onCommandResult } : {}), ...(o.onUpdateStatus ? { onUpdateStatus: o.onUpdateStatus } : {}) });
       await external.start();
       stopRevocation = enforceExternalRevocation({ events: o.events, url: o.external.url, audit: o.audit, logger: o.logger, node: o.node });
     }

@@ -10,6 +10,9 @@ export type StoredListener = (m: { readonly deviceId: string; readonly tenantId:
 /** A device's command acknowledgement (`devices/{id}/command-results`); resolves once recorded, rejects to withhold the PUBACK. */
 export type CommandResultListener = (session: DeviceSession, payload: Buffer) => Promise<void>;
 
+/** A device's update status or desired-state check (`devices/{id}/update-status`); resolves once handled, rejects to withhold the PUBACK. */
+export type UpdateStatusListener = (session: DeviceSession, payload: Buffer) => Promise<void>;
+
 export type IngestResult =
   | { readonly kind: 'stored' | 'duplicate'; readonly messageId: string }
   | { readonly kind: 'refused'; readonly messageId: string | null; readonly error: MedTrustError };

@@ -6,7 +6,7 @@ export { DeviceAuthenticator } from './device-authenticator.ts';
 export type { DeviceSession, DeviceAdmission } from './device-authenticator.ts';
 export type { DeviceDirectory, DeviceView } from './device-directory.ts';
 export { DeviceMessageIngest } from './device-message-ingest.ts';
-export type { IngestResult, CommandResultListener } from './device-message-ingest.ts';
+export type { IngestResult, CommandResultListener, UpdateStatusListener } from './device-message-ingest.ts';
 export { EmbeddedBroker } from './broker/embedded/embedded-broker.ts';
 export type { DeviceBroker, DisconnectReason } from './broker/device-broker.ts';
 export { mayPublish, maySubscribe, deviceTopic, TELEMETRY_SUFFIX, COMMAND_RESULTS_SUFFIX } from './topic-policy.ts';

@@ -14,7 +14,7 @@ import type { CertificateAuthorities, CertificateStore, Issuer } from '../pki/in
 import { deviceAccessOf, telemetryRoutes } from '../telemetry/index.ts';
 import type { DeviceAdmission } from './device-authenticator.ts';
 import { DeviceGateway } from './device-gateway.ts';
-import type { CommandResultListener, StoredListener } from './device-message-ingest.ts';
+import type { CommandResultListener, StoredListener, UpdateStatusListener } from './device-message-ingest.ts';
 import { deviceHttpsRoutes } from './device-https-routes.ts';
 import { RegistryDeviceDirectory } from './registry-device-directory.ts';
 
@@ -37,6 +37,7 @@ export interface PlatformGatewayDeps {
   readonly admission?: DeviceAdmission;
   readonly onStored?: StoredListener;
   readonly onCommandResult?: CommandResultListener;
+  readonly onUpdateStatus?: UpdateStatusListener;
 }
 
 export interface PlatformGateway {
@@ -68,6 +69,7 @@ export async function startPlatformGateway(d: PlatformGatewayDeps): Promise<Plat
   const gateway = await DeviceGateway.start({
     db: d.db, audit: d.audit, events: d.events, logger: d.logger, metrics: d.metrics, clock: d.clock, node: d.node,
     certificates: d.certificates, devices: new RegistryDeviceDirectory(d.devices), mqtt, ...(d.admission ? { admission: d.admission } : {}), ...(d.onStored ? { onStored: d.onStored } : {}), ...(d.onCommandResult ? { onCommandResult: d.onCommandResult } : {}),
+    ...(d.onUpdateStatus ? { onUpdateStatus: d.onUpdateStatus } : {}),
     ...(config.mqttUrl !== undefined ? { external: { url: config.mqttUrl, nodeName: config.nodeName } } : {}),
   });
   const apiRoutes = telemetryRoutes({

@@ -2,6 +2,8 @@
 export const TELEMETRY_SUFFIX = 'telemetry';
 /** Where a device acknowledges commands (accepted, executed, refused with a code); docs/clinical-commands.md. */
 export const COMMAND_RESULTS_SUFFIX = 'command-results';
+/** Where a device reports update status and asks for its desired state; docs/updates.md. */
+export const UPDATE_STATUS_SUFFIX = 'update-status';
 
 export function deviceTopic(deviceId: string, suffix: string): string {
   return `devices/${deviceId}/${suffix}`;

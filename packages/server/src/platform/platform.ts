@@ -228,12 +228,13 @@ export class Platform {
       onStored: (m) => void s.clinical.onStored(m).catch((e: unknown) => s.logger.error({ err: e, deviceId: m.deviceId }, 'alert evaluation failed')),
       // Devices report on commands (accepted, executed, refused with a code) on their command-results topic.
       onCommandResult: (session, payload) => s.clinical.commandResults.onPayload(session, payload),
+      // Update status and desired-state checks on devices/{id}/update-status, either broker.
+      onUpdateStatus: async (session, payload) => void (await s.updates.channel.handle(session, 'update-status', payload)),
     });
     routes.push(this.#gateway.apiRoutes);
     const gateway = this.#gateway.gateway;
-    // Updates: devices report status on devices/{id}/update-status (embedded broker) and get their
-    // desired state on devices/{id}/updates/desired, pushed on campaign changes and on request.
-    gateway.broker?.onUpdateStatus(async (session, payload) => void (await s.updates.channel.handle(session, 'update-status', payload)));
+    // Updates: devices report status on devices/{id}/update-status (onUpdateStatus above) and get
+    // their desired state on devices/{id}/updates/desired, pushed on campaign changes and on request.
     s.updates.channel.bindPublisher(async (deviceId, suffix, payload) => {
       const broker = gateway.broker ?? gateway.external;
       if (broker) await broker.publishToDevice(deviceId, suffix, payload);

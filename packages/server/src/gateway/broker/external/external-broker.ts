@@ -3,10 +3,10 @@ import { isMedTrustError } from '@medtrust/core';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { DeviceAuthenticator, DeviceSession } from '../../device-authenticator.ts';
-import type { CommandResultListener, DeviceMessageIngest } from '../../device-message-ingest.ts';
+import type { CommandResultListener, DeviceMessageIngest, UpdateStatusListener } from '../../device-message-ingest.ts';
 import type { GatewayMetrics } from '../../gateway-metrics.ts';
 import { publishRefusal } from '../../refusal.ts';
-import { COMMAND_RESULTS_SUFFIX, deviceTopic } from '../../topic-policy.ts';
+import { COMMAND_RESULTS_SUFFIX, deviceTopic, UPDATE_STATUS_SUFFIX } from '../../topic-policy.ts';
 import type { DeviceBroker, DisconnectReason } from '../device-broker.ts';
 
 export const SHARE_GROUP = 'medtrust';
@@ -26,6 +26,8 @@ export interface ExternalBrokerOptions {
   readonly nodeName?: string;
   /** Command acknowledgements go to the platform's command service (clinical). */
   readonly onCommandResult?: CommandResultListener;
+  /** Update status reports and desired-state checks go to the updates domain (campaigns). */
+  readonly onUpdateStatus?: UpdateStatusListener;
 }
 
 /**
@@ -39,6 +41,7 @@ export class ExternalBroker implements DeviceBroker {
   readonly kind = 'external';
   readonly #o: ExternalBrokerOptions;
   readonly #clients: MqttClient[] = [];
+  #publisher: MqttClient | undefined;
   readonly #sessions = new Map<string, { session: DeviceSession | Error; atMs: number }>();
 
   constructor(opts: ExternalBrokerOptions) {
@@ -47,6 +50,12 @@ export class ExternalBroker implements DeviceBroker {
 
   async start(): Promise<void> {
     const n = this.#o.consumers ?? 4;
+    // Its own connection: a consumer is blocked until its handler returns, so a handler awaiting a
+    // QoS 1 publish on that consumer (a desired state, a refusal) would never see the PUBACK.
+    const publisher = mqtt.connect(this.#o.url, { protocolVersion: 5, clientId: `medtrust-${this.#o.nodeName ?? hostname()}-pub`, clean: true, reconnectPeriod: 1000 });
+    publisher.on('error', (e) => this.#o.logger.warn({ err: e }, 'external broker connection error'));
+    await connected(publisher);
+    this.#publisher = publisher;
     for (let i = 0; i < n; i++) {
       // Stable ids and persistent sessions: the broker keeps queuing for a consumer that restarts.
       const client = mqtt.connect(this.#o.url, {
@@ -66,6 +75,7 @@ export class ExternalBroker implements DeviceBroker {
       await connected(client);
       await client.subscribeAsync(`$share/${SHARE_GROUP}/devices/+/telemetry`, { qos: 1 });
       if (this.#o.onCommandResult) await client.subscribeAsync(`$share/${SHARE_GROUP}/devices/+/${COMMAND_RESULTS_SUFFIX}`, { qos: 1 });
+      if (this.#o.onUpdateStatus) await client.subscribeAsync(`$share/${SHARE_GROUP}/devices/+/${UPDATE_STATUS_SUFFIX}`, { qos: 1 });
       this.#clients.push(client);
     }
   }
@@ -73,10 +83,12 @@ export class ExternalBroker implements DeviceBroker {
   async stop(): Promise<void> {
     await Promise.all(this.#clients.map((c) => c.endAsync(true)));
     this.#clients.length = 0;
+    await this.#publisher?.endAsync(true);
+    this.#publisher = undefined;
   }
 
   async publishToDevice(deviceId: string, suffix: string, payload: Buffer | string): Promise<void> {
-    const c = this.#clients[0];
+    const c = this.#publisher;
     if (c) await c.publishAsync(deviceTopic(deviceId, suffix), payload, { qos: 1 });
   }
 
@@ -99,6 +111,10 @@ export class ExternalBroker implements DeviceBroker {
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     if (this.#o.onCommandResult && packet.topic === deviceTopic(deviceId, COMMAND_RESULTS_SUFFIX)) return this.#o.onCommandResult(session, Buffer.from(payload));
+    // The device id is the topic's, which Mosquitto's ACL (%u = certificate CN) ties to the sender.
+    // Like telemetry, the PUBACK to Mosquitto waits for the campaign to record the status; the
+    // listener answers malformed reports on the device's errors topic itself.
+    if (this.#o.onUpdateStatus && packet.topic === deviceTopic(deviceId, UPDATE_STATUS_SUFFIX)) return this.#o.onUpdateStatus(session, Buffer.from(payload));
     const r = await this.#o.ingest.handle(session, payload, 'mqtt');
     if (r.kind === 'refused') await publishRefusal(this, deviceId, { code: r.error.code, messageId: r.messageId, topic: packet.topic, details: r.error.details }).catch(() => undefined);
   }

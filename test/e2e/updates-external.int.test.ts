@@ -1,0 +1,198 @@
+// Campaigns over an external Mosquitto: the whole platform (`Platform.start` with
+// MEDTRUST_MQTT_URL) consumes `update-status` through its MQTT 5 shared subscription and answers
+// through its platform listener; Mosquitto runs the config `medtrust gateway mosquitto-config`
+// printed, on free ports; the device is the SDK's UpdateChannel with an OpenSSL-made LDevID.
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { main } from '@medtrust/cli';
+import mqtt from 'mqtt';
+import { UpdateChannel, UpdateClient, type DesiredStateMessage } from '../../packages/device/src/update/index.ts';
+import { loadConfig, Platform } from '../../packages/server/src/index.ts';
+import { createLogger } from '../../packages/server/src/logging/index.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function until(f: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Dev { readonly id: string; readonly certPem: string; readonly keyPem: string }
+type DevName = 'updater' | 'bystander' | 'other';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies under test, checked field by field
+type Json = any;
+
+describe('update campaigns through an external Mosquitto (platform in external mode, device SDK)', () => {
+  let dir: string;
+  let p: Platform;
+  let mosq: ChildProcess | undefined;
+  let http: string;
+  let token: string;
+  let rootPem: string;
+  let deviceUrl: string;
+  let campaignId: string;
+  const devs = {} as Record<DevName, Dev>;
+  const channels: UpdateChannel[] = [];
+
+  const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
+    const binary = Buffer.isBuffer(body);
+    const r = await fetch(`${http}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': binary ? 'application/octet-stream' : 'application/json' }) }, body: body === undefined ? undefined : binary ? new Uint8Array(body) : JSON.stringify(body) });
+    return { status: r.status, body: await r.json().catch(() => ({})) };
+  };
+  const row = async (deviceId: string) => p.services.db.selectFrom('campaign_device').select(['status', 'detail']).where('campaign_id', '=', campaignId).where('device_id', '=', deviceId).executeTakeFirstOrThrow();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'medtrust-upd-ext-'));
+    const env: Record<string, string> = { MEDTRUST_DATA_DIR: join(dir, 'data'), MEDTRUST_HTTP_PORT: '0', MEDTRUST_HTTPS_PORT: '0', MEDTRUST_MASTER_KEY: 'upd-ext-test-master-key-0123', MEDTRUST_NODE_NAME: 'upd-ext', MEDTRUST_LOG_LEVEL: 'silent' };
+    // The CA and the devices first: Mosquitto's files come from the platform's CAs.
+    const setup = await Platform.open({ config: loadConfig(env), logger: createLogger({ level: 'silent' }) });
+    try {
+      const { operatorTenantId } = await setup.init();
+      const s = setup.services;
+      for (const [name, model] of [['updater', 'monitor-u'], ['bystander', 'monitor-u'], ['other', 'monitor-v']] as const) {
+        const d = await s.devices.create({ serial: `UPD-EXT-${name}`, model, hardwareRevision: 'A', tenantId: operatorTenantId }, 'test');
+        await s.devices.transition(d.id, 'enrolled', 'test');
+        const keyFile = join(dir, `${name}.key`);
+        execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile]);
+        const csr = execFileSync('openssl', ['req', '-new', '-key', keyFile, '-subj', `/CN=${d.id}`, '-outform', 'DER']);
+        devs[name] = { id: d.id, certPem: (await s.issuer.issueLdevid({ deviceId: d.id, csrDer: csr, actor: 'test' })).pem, keyPem: readFileSync(keyFile, 'utf8') };
+      }
+      token = (await s.tokens.create({ tenantId: operatorTenantId, role: 'release-manager', name: 'releases', createdBy: 'test' })).token;
+      rootPem = (await s.cas.get('root')).certificatePem;
+    } finally {
+      await setup.stop();
+    }
+    // The operator's command, run in-process; Mosquitto runs exactly what it printed.
+    const devicePort = await freePort();
+    const platformPort = await freePort();
+    const mdir = join(dir, 'mosquitto');
+    const printed: string[] = [];
+    const errs: string[] = [];
+    const code = await main(['node', 'medtrust', 'gateway', 'mosquitto-config', '--dir', mdir, '--port', String(devicePort), '--bind', '127.0.0.1', '--platform-port', String(platformPort), '--run-as', userInfo().username], env, { out: (l) => printed.push(l), err: (l) => errs.push(l), isTty: false });
+    assert.equal(code, 0, errs.join('\n'));
+    writeFileSync(join(dir, 'printed.conf'), printed.join('\n'));
+    const m = spawn('mosquitto', ['-c', join(dir, 'printed.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    mosq = m;
+    let mosqErr = '';
+    m.stderr.on('data', (b: Buffer) => (mosqErr += b.toString()));
+    await waitForPort(devicePort).catch((e: Error) => {
+      throw new Error(`${e.message}: ${mosqErr}`);
+    });
+    await waitForPort(platformPort);
+    deviceUrl = `mqtts://127.0.0.1:${devicePort}`;
+    p = await Platform.open({ config: loadConfig({ ...env, MEDTRUST_MQTT_URL: readFileSync(join(mdir, 'platform-url'), 'utf8').trim() }), logger: createLogger({ level: 'silent' }) });
+    const listening = await p.start();
+    assert.equal(listening.mqttUrl, undefined, 'no embedded broker in external mode');
+    http = listening.httpUrl;
+    const created = await api('POST', '/api/v1/releases?model=monitor-u&version=2.0.0&fileName=fw.bin', Buffer.from('monitor-u 2.0.0 image'));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    for (const step of ['approve', 'publish']) assert.equal((await api('POST', `/api/v1/releases/${created.body.id}/${step}`)).status, 200);
+  });
+  after(async () => {
+    for (const c of channels) await c.stop();
+    await p?.stop();
+    mosq?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers the SDK\'s check through Mosquitto, pushes the campaign, and records its reports up to installed', { timeout: 30_000 }, async () => {
+    const d = devs.updater;
+    const root = Buffer.from(await (await fetch(`${http}/tuf/metadata/1.root.json`)).arrayBuffer());
+    const client = new UpdateClient({
+      deviceId: d.id, model: 'monitor-u', hardwareRevision: 'A', trustedRoot: root, metadataBaseUrl: `${http}/tuf/metadata`, targetBaseUrl: `${http}/tuf/targets`,
+      dataDir: join(dir, 'device-updater'), factory: { version: '1.0.0', releaseId: null, target: null, sha256: null }, healthCheck: async () => true,
+    });
+    const ch = new UpdateChannel({ url: deviceUrl, credentials: { deviceId: d.id, certPem: d.certPem, keyPem: d.keyPem, caPem: rootPem }, client, backoff: { baseMs: 100, maxMs: 400 }, recheckMs: 300 });
+    channels.push(ch);
+    // Its check on connect travels device -> Mosquitto -> shared subscription -> platform -> Mosquitto -> device.
+    const first = new Promise<DesiredStateMessage>((r) => ch.once('desired', r));
+    const result = new Promise((r) => ch.once('result', r));
+    ch.start();
+    assert.deepEqual(await first, { v: 1, kind: 'none' });
+    const created = await api('POST', '/api/v1/campaigns', { releaseId: (await p.services.db.selectFrom('release').select('id').where('version', '=', '2.0.0').executeTakeFirstOrThrow()).id, name: 'external pilot', selection: { model: 'monitor-u' }, phases: [100], successThreshold: 1, failureThreshold: 1 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    campaignId = created.body.id;
+    assert.equal(created.body.counts.pending, 2);
+    // Pushed through the platform's external client; the SDK installs and reports each step.
+    assert.deepEqual(await result, { kind: 'installed', version: '2.0.0' });
+    await until(async () => (await row(d.id)).status === 'installed');
+    const view = (await api('GET', `/api/v1/campaigns/${campaignId}`)).body;
+    assert.deepEqual([view.counts.installed, view.counts.pending, view.state], [1, 1, 'running']);
+    assert.deepEqual(await row(devs.bystander.id), { status: 'pending', detail: null });
+    const audit = await p.services.db.selectFrom('audit_entry').select(['actor', 'outcome']).where('action', '=', 'update.status').where('target', '=', `campaign:${campaignId}`).execute();
+    assert.deepEqual(audit, [{ actor: `device:${d.id}`, outcome: 'success' }]);
+    const fw = await p.services.db.selectFrom('device').select('firmware_version').where('id', '=', d.id).executeTakeFirstOrThrow();
+    assert.equal(fw.firmware_version, '2.0.0');
+  });
+
+  describe('when a device sends what it must not', () => {
+    it('refuses malformed and foreign-campaign reports on its errors topic; Mosquitto drops a report for another device and a forged desired state', { timeout: 30_000 }, async () => {
+      const d = devs.other;
+      const c = await mqtt.connectAsync(deviceUrl, { clientId: d.id, cert: d.certPem, key: d.keyPem, ca: rootPem, protocolVersion: 4, reconnectPeriod: 0 });
+      try {
+        const refusals: Array<{ code: string; details?: { campaignId?: string } }> = [];
+        const desired: unknown[] = [];
+        c.on('message', (topic, payload) => {
+          if (topic === `devices/${d.id}/errors`) refusals.push(JSON.parse(payload.toString()));
+          if (topic === `devices/${d.id}/updates/desired`) desired.push(JSON.parse(payload.toString()));
+        });
+        await c.subscribeAsync([`devices/${d.id}/errors`, `devices/${d.id}/updates/desired`], { qos: 1 });
+        // Outside its own topics (ACL %u): claiming the bystander installed, forging its own desired state.
+        await c.publishAsync(`devices/${devs.bystander.id}/update-status`, JSON.stringify({ v: 1, campaignId, kind: 'installed', version: '2.0.0' }), { qos: 1 });
+        await c.publishAsync(`devices/${d.id}/updates/desired`, JSON.stringify({ v: 1, kind: 'install', campaignId, releaseId: 'x', version: '9.9.9', target: 'x', emergency: false }), { qos: 1 });
+        for (const bad of ['not json', '{"v":2,"kind":"check"}', 'x'.repeat(5000)]) await c.publishAsync(`devices/${d.id}/update-status`, bad, { qos: 1 });
+        // A real campaign id, but this device is not in it.
+        await c.publishAsync(`devices/${d.id}/update-status`, JSON.stringify({ v: 1, campaignId, kind: 'failed', version: '2.0.0', code: 'UPDATE_HEALTH_CHECK_FAILED' }), { qos: 1 });
+        await c.publishAsync(`devices/${d.id}/update-status`, JSON.stringify({ v: 1, kind: 'check' }), { qos: 1 });
+        await until(() => refusals.length >= 4 && desired.length >= 1);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(refusals.length, 4, JSON.stringify(refusals));
+        assert.ok(refusals.every((r) => r.code === 'UPDATE_STATUS_INVALID'), JSON.stringify(refusals));
+        assert.equal(refusals.filter((r) => r.details?.campaignId === campaignId).length, 1);
+        // Only the platform's answer to its check, never its own forgery.
+        assert.deepEqual(desired, [{ v: 1, kind: 'none' }]);
+        assert.deepEqual(await row(devs.bystander.id), { status: 'pending', detail: null });
+        const view = (await api('GET', `/api/v1/campaigns/${campaignId}`)).body;
+        assert.deepEqual([view.counts.installed, view.counts.failed, view.state], [1, 0, 'running']);
+        const denied = await p.services.db.selectFrom('audit_entry').select('outcome').where('action', '=', 'update.status').where('actor', '=', `device:${d.id}`).execute();
+        assert.deepEqual(denied, [{ outcome: 'denied' }]);
+        assert.equal(c.connected, true, 'bad reports are refused, not fatal');
+      } finally {
+        await c.endAsync(true);
+      }
+    });
+  });
+});
