@@ -5,7 +5,6 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,18 +12,9 @@ import mqtt from 'mqtt';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../../packages/server/src/db/testing.ts';
 import { loadConfig, Platform } from '../../packages/server/src/index.ts';
 import { createLogger } from '../../packages/server/src/logging/index.ts';
+import { freePort } from './ports.ts';
 
 const CLI = new URL('../../packages/cli/bin/medtrust.js', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 for (const dialect of TEST_DIALECTS) {
   describe(`medtrust serve killed during ingest (${dialect})`, () => {

@@ -7,7 +7,6 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,34 +14,9 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { openDatabase } from '../../packages/server/src/db/index.ts';
 import { loadConfig, Platform } from '../../packages/server/src/index.ts';
 import { createLogger } from '../../packages/server/src/logging/index.ts';
+import { freePort, waitForPort } from './ports.ts';
 
 const CLI = new URL('../../packages/cli/bin/medtrust.js', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`port ${port} did not open`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('external mode: nothing Mosquitto acknowledged is lost', () => {
   let dir: string;

@@ -3,7 +3,6 @@
 // broker is back; an outage mid-stream is bridged by reconnecting with backoff and jitter.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
@@ -17,16 +16,7 @@ import { createOpensslTestPki, type OpensslTestPki, type TestDeviceCert } from '
 import { TableCertificateStore, TableDeviceDirectory } from '../../packages/server/src/gateway/testing/table-identity.ts';
 import { createLogger } from '../../packages/server/src/logging/index.ts';
 import { allMigrations } from '../../packages/server/src/migrations.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { freePort } from './ports.ts';
 
 async function until(f: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
