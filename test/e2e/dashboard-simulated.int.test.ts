@@ -4,23 +4,21 @@
 // rules. Debian Chromium (playwright-core) then logs in, opens a simulated device, acknowledges the
 // alert the simulator caused, revokes the device's certificate, and as operator starts a campaign.
 import 'reflect-metadata';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig, Platform } from '@medtrust/server';
 import { simProfile, type SimDeviceKind } from '../../packages/device/src/sim/index.ts';
 import { admitPatients, setUpHospital } from '../../packages/cli/src/sim/demo-hospital.ts';
 import { type FleetBundle, kindOfModel, provisionFleet } from '../../packages/cli/src/sim/fleet-bundles.ts';
 import { startSimulation } from '../../packages/cli/src/sim/run-simulation.ts';
 import type { Output } from '../../packages/cli/src/output.ts';
+import { ensureWebBuilt, launchChromium, logIn, ROOT } from './dashboard-browser.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard-simulated');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const ADMIN = { email: 'charge@sim-hospital.example', password: 'correct horse battery staple 4' };
 const OPERATOR = { email: 'ops@sim-manufacturer.example', password: 'correct horse battery staple 5' };
 const RELEASE_MODEL = 'InfuSim-P300X';
@@ -40,7 +38,7 @@ describe('web dashboard on a simulated ICU (Chromium, simulator -> EST -> MQTT -
   const cookieOf = async (ctx: { cookies(): Promise<Array<{ name: string; value: string }>> }) => (await ctx.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
 
   before(async () => {
-    if (!existsSync(join(ROOT, 'packages', 'web', 'dist', 'index.html'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+    ensureWebBuilt();
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'mt-dashboard-sim-'));
     p = await Platform.open({ config: loadConfig({ MEDTRUST_DATA_DIR: join(dir, 'data'), MEDTRUST_HTTP_PORT: '0', MEDTRUST_HTTPS_PORT: '0', MEDTRUST_MQTT_PORT: '0', MEDTRUST_MASTER_KEY: 'sim-dashboard-master-key-0123456789', MEDTRUST_LOG_LEVEL: 'silent' }) });
@@ -81,7 +79,7 @@ describe('web dashboard on a simulated ICU (Chromium, simulator -> EST -> MQTT -
     assert.equal(up.status, 201, await up.clone().text());
     releaseId = ((await up.json()) as { id: string }).id;
     for (const step of ['approve', 'publish']) assert.equal((await fetch(`${base}/api/v1/releases/${releaseId}/${step}`, { method: 'POST', headers: { authorization: `Bearer ${release}` } })).status, 200);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -91,13 +89,7 @@ describe('web dashboard on a simulated ICU (Chromium, simulator -> EST -> MQTT -
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const login = async (page: Page, who: { email: string; password: string }) => {
-    await page.goto(base + '/');
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-  };
+  const login = (page: Page, who: { email: string; password: string }) => logIn(page, base, who);
 
   it('hospital admin: fleet -> simulated monitor -> acknowledge its desaturation alert -> revoke its certificate', async () => {
     // The simulator's alert, raised by the platform from the replayed readings (nothing inserted by the test).

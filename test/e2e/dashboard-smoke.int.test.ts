@@ -4,19 +4,17 @@
 // new alert arrive over SSE, start a campaign as the operator (fleet overview, policies dry run,
 // audit verification on the way), and find a patient as a clinician.
 import 'reflect-metadata';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig, Platform } from '@medtrust/server';
 import { AlertRuleStore, AlertService } from '../../packages/server/src/clinical/index.ts';
+import { ensureWebBuilt, launchChromium, logIn, ROOT } from './dashboard-browser.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const ADMIN = { email: 'admin@general.example', password: 'correct horse battery staple 1' };
 const CLINICIAN = { email: 'nurse@general.example', password: 'correct horse battery staple 2' };
 const OPERATOR = { email: 'ops@manufacturer.example', password: 'correct horse battery staple 3' };
@@ -39,7 +37,7 @@ describe('web dashboard (Chromium against a real platform)', { timeout: 240_000 
 
   before(async () => {
     // CI runs `npm ci` then the tests: build the dashboard once if it is not there.
-    if (!existsSync(join(ROOT, 'packages', 'web', 'dist', 'index.html'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+    ensureWebBuilt();
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'mt-dashboard-'));
     p = await Platform.open({ config: loadConfig({ MEDTRUST_DATA_DIR: dir, MEDTRUST_HTTP_PORT: '0', MEDTRUST_HTTPS_PORT: '0', MEDTRUST_MQTT_PORT: '0', MEDTRUST_LOG_LEVEL: 'silent' }) });
@@ -79,7 +77,7 @@ describe('web dashboard (Chromium against a real platform)', { timeout: 240_000 
     const missing: string[] = [];
     for (const path of ['/api/v1/devices', '/api/v1/alerts']) if ((await fetch(base + path)).status === 404) missing.push(path);
     if (missing.length > 0) routesMissing = `not wired into the platform yet: ${missing.join(', ')}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -88,13 +86,7 @@ describe('web dashboard (Chromium against a real platform)', { timeout: 240_000 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const login = async (page: Page, who: { email: string; password: string }) => {
-    await page.goto(base + '/');
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-  };
+  const login = (page: Page, who: { email: string; password: string }) => logIn(page, base, who);
 
   it('serves the SPA at / and on client routes, and keeps API 404s as coded JSON', async () => {
     for (const path of ['/', '/fleet', `/devices/${deviceId}`]) {
