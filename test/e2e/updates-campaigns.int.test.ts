@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, MedTrustError, newId } from '@medtrust/core';
 import { TEST_DIALECTS } from '../../packages/server/src/db/testing.ts';
+import { renderFda524bMarkdown } from '../../packages/server/src/vulns/index.ts';
+import { buildFda524bReport } from '../../packages/server/src/vulns/report/fda524b-report.ts';
 import { startUpdatesHarness, type UpdatesHarness } from './updates-harness.ts';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -83,6 +85,17 @@ for (const dialect of TEST_DIALECTS) {
       assert.deepEqual(urgent.phases, [100]);
       const a = await h.t.db.selectFrom('audit_entry').select('details').where('target', '=', `campaign:${urgent.id}`).where('action', '=', 'campaign.created').executeTakeFirstOrThrow();
       assert.equal(JSON.parse(a.details).emergency, true);
+      // The 524B report marks it and carries each device's reported status.
+      await svc.report(urgent.id, d, 'installed');
+      const report = await buildFda524bReport(h.t.db, clock.nowMs());
+      const entry = report.updateCampaigns.find((c) => c.campaignId === urgent.id);
+      assert.equal(entry?.emergency, true);
+      assert.deepEqual(entry?.models, ['pump-c']);
+      assert.equal(entry?.version, '2.1.0');
+      assert.equal(entry?.devices.find((x) => x.deviceId === d)?.status, 'installed');
+      assert.equal(entry?.counts.installed, 1);
+      assert.equal(report.updateCampaigns.find((c) => c.campaignId === outside.id)?.emergency, false);
+      assert.match(renderFda524bMarkdown(report), /\| CVE fix \(cmp_\w+\) \| pump-c 2\.1\.0 \| \*\*EMERGENCY\*\* \|/);
     });
 
     it('selects by tag, and with manual approval waits for a release manager between phases', async () => {

@@ -8,7 +8,7 @@ import type { CliContext } from '../context.ts';
 export function registerReport(program: Command, ctx: CliContext): void {
   const report = program.command('report').description('regulatory reports');
   report.command('fda524b')
-    .description('write fda524b.md and fda524b.json: SBOM per firmware, vulnerabilities and status, disclosure-to-patch-to-deployed times, devices past end of support')
+    .description('write fda524b.md and fda524b.json: SBOM per firmware, vulnerabilities and status, disclosure-to-patch-to-deployed times, devices past end of support, update campaigns (emergency marked) with per-device status')
     .requiredOption('--out <dir>', 'output directory')
     .action(async (o: { out: string }) => {
       const p = await ctx.openPlatform();

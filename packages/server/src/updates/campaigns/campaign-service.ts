@@ -58,6 +58,22 @@ export interface CampaignView {
 /** Which devices' desired state changed: those of phases up to `throughPhase` not yet done. */
 export type DesiredChangeListener = (campaignId: string, throughPhase: number) => void;
 
+/** Placeholder for the device id in the precompiled desired-state query (NUL characters: no device id has them). */
+const DEVICE_PARAM = '\u0000device id\u0000';
+
+/**
+ * The desired-state query, compiled once per service: an update check is the platform's most
+ * frequent read (every device on every (re)connect), and building the five-table join through the
+ * query builder cost more than running it. `DEVICE_PARAM` marks where the device id goes.
+ */
+function desiredStateQuery(db: Kysely<Database>) {
+  return db.selectFrom('campaign_device').innerJoin('campaign', 'campaign.id', 'campaign_device.campaign_id').innerJoin('release', 'release.id', 'campaign.release_id')
+    .innerJoin('device', 'device.id', 'campaign_device.device_id').leftJoin('tenant', 'tenant.id', 'campaign_device.site_id')
+    .select(['device.model', 'campaign.id as campaignId', 'campaign.state', 'campaign.emergency', 'campaign.current_phase', 'campaign.maintenance_window', 'campaign_device.phase', 'campaign_device.status', 'release.id as releaseId', 'release.version', 'release.file_name', 'tenant.time_zone', 'campaign.created_at'])
+    .where('campaign_device.device_id', '=', DEVICE_PARAM).where('campaign.state', 'in', ['running', 'paused', 'awaiting-approval']).orderBy('campaign.emergency', 'desc').orderBy('campaign.created_at', 'desc').compile();
+}
+type DesiredStateQuery = ReturnType<typeof desiredStateQuery>;
+
 const FINAL: ReadonlySet<DeviceUpdateStatus> = new Set(['installed', 'failed', 'rolled-back']);
 
 /** The detail a device sends with `pending` while therapy runs (the clinical safety gate). */
@@ -171,13 +187,15 @@ export class CampaignService {
     return { campaigns, next: rows.length === opts.limit ? rows.at(-1)!.id : null };
   }
 
+  /** The desired-state query, compiled on first use (`desiredStateQuery`). */
+  #desiredQuery: DesiredStateQuery | undefined;
+
   /** What the device should install now; pulled by the device, so offline devices catch up on return. */
   async desiredFor(deviceId: string): Promise<DesiredState> {
     // One indexed query (campaign_device by device_id) per check, the device's model joined in.
-    const rows = await this.#db.selectFrom('campaign_device').innerJoin('campaign', 'campaign.id', 'campaign_device.campaign_id').innerJoin('release', 'release.id', 'campaign.release_id')
-      .innerJoin('device', 'device.id', 'campaign_device.device_id').leftJoin('tenant', 'tenant.id', 'campaign_device.site_id')
-      .select(['device.model', 'campaign.id as campaignId', 'campaign.state', 'campaign.emergency', 'campaign.current_phase', 'campaign.maintenance_window', 'campaign_device.phase', 'campaign_device.status', 'release.id as releaseId', 'release.version', 'release.file_name', 'tenant.time_zone', 'campaign.created_at'])
-      .where('campaign_device.device_id', '=', deviceId).where('campaign.state', 'in', ['running', 'paused', 'awaiting-approval']).orderBy('campaign.emergency', 'desc').orderBy('campaign.created_at', 'desc').execute();
+    const q = (this.#desiredQuery ??= desiredStateQuery(this.#db));
+    const query: DesiredStateQuery = { ...q, parameters: q.parameters.map((p) => (p === DEVICE_PARAM ? deviceId : p)) };
+    const { rows } = await this.#db.executeQuery(query);
     const open = rows.find((r) => !FINAL.has(r.status));
     if (!open) return { kind: 'none' };
     if (open.state === 'paused') return { kind: 'wait', campaignId: open.campaignId, reason: 'paused' };

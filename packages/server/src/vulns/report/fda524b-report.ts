@@ -10,7 +10,16 @@ export interface Fda524bReport {
   readonly vulnerabilities: Array<{ vulnId: string; model: string; firmwareVersion: string; status: string; vex: string | null; kev: boolean; disclosedAt: string | null; patchAvailableAt: string | null; deployedAt: string | null; daysToPatch: number | null; daysToDeploy: number | null }>;
   readonly medians: { readonly daysToPatch: number | null; readonly daysToDeploy: number | null };
   readonly devicesPastEndOfSupport: Array<{ deviceId: string; model: string; endOfSupport: string }>;
+  /** Update campaigns (the patches deployed), emergency ones marked, with each device's reported status. */
+  readonly updateCampaigns: Array<{
+    campaignId: string; name: string; releaseId: string; version: string; models: string[]; emergency: boolean; state: string;
+    createdAt: string; createdBy: string; updatedAt: string; pausedReason: string | null;
+    counts: Record<string, number>;
+    devices: Array<{ deviceId: string; status: string; detail: string | null; updatedAt: string }>;
+  }>;
 }
+
+const DEVICE_STATUSES = ['pending', 'downloading', 'installing', 'installed', 'failed', 'rolled-back'] as const;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 function median(xs: number[]): number | null {
@@ -25,7 +34,8 @@ function median(xs: number[]): number | null {
  * vulnerabilities and status, disclosure -> patch available -> deployed times and their medians,
  * devices past end of support. "Patch available" is when the SBOM of the first later firmware of
  * the model without the vulnerability was imported; "deployed" is when the last device left the
- * affected firmware (the device's last update time), only once none remains on it.
+ * affected firmware (the device's last update time), only once none remains on it. Update campaigns
+ * (emergency ones marked) with every device's reported status.
  */
 export async function buildFda524bReport(db: Kysely<Database>, nowMs: number): Promise<Fda524bReport> {
   const sboms = await db.selectFrom('vuln_sbom').selectAll().orderBy('model').orderBy('firmware_version').execute();
@@ -69,12 +79,30 @@ export async function buildFda524bReport(db: Kysely<Database>, nowMs: number): P
   const past = await db.selectFrom('device').innerJoin('vuln_model_profile as p', 'p.model', 'device.model').select(['device.id', 'device.model', 'p.end_of_support_at'])
     .where('p.end_of_support_at', '<=', nowMs).where('device.state', '!=', 'decommissioned').orderBy('device.id').execute();
   const affected = vulnerabilities.filter((v) => v.status === 'affected');
+  const updateCampaigns: Fda524bReport['updateCampaigns'] = [];
+  const campaigns = await db.selectFrom('campaign').innerJoin('release', 'release.id', 'campaign.release_id')
+    .select(['campaign.id', 'campaign.name', 'campaign.release_id', 'release.version', 'campaign.emergency', 'campaign.state', 'campaign.created_at', 'campaign.created_by', 'campaign.updated_at', 'campaign.paused_reason'])
+    .orderBy('campaign.created_at').orderBy('campaign.id').execute();
+  for (const c of campaigns) {
+    const models = (await db.selectFrom('release_model').select('model').where('release_id', '=', c.release_id).orderBy('model').execute()).map((m) => m.model);
+    const devices = await db.selectFrom('campaign_device').select(['device_id', 'status', 'detail', 'updated_at']).where('campaign_id', '=', c.id).orderBy('device_id').execute();
+    const counts: Record<string, number> = Object.fromEntries(DEVICE_STATUSES.map((st) => [st, 0]));
+    for (const d of devices) counts[d.status] = (counts[d.status] ?? 0) + 1;
+    updateCampaigns.push({
+      campaignId: c.id, name: c.name, releaseId: c.release_id, version: c.version, models, emergency: Number(c.emergency) === 1, state: c.state,
+      createdAt: iso(Number(c.created_at)) as string, createdBy: c.created_by, updatedAt: iso(Number(c.updated_at)) as string, pausedReason: c.paused_reason, counts,
+      devices: devices.map((d) => ({ deviceId: d.device_id, status: d.status, detail: d.detail, updatedAt: iso(Number(d.updated_at)) as string })),
+    });
+  }
   return {
     generatedAt: new Date(nowMs).toISOString(), firmwares, vulnerabilities,
     medians: { daysToPatch: median(affected.map((v) => v.daysToPatch).filter((x): x is number => x !== null)), daysToDeploy: median(affected.map((v) => v.daysToDeploy).filter((x): x is number => x !== null)) },
     devicesPastEndOfSupport: past.map((d) => ({ deviceId: d.id, model: d.model, endOfSupport: iso(Number(d.end_of_support_at)) as string })),
+    updateCampaigns,
   };
 }
+
+const MAX_LISTED = 200;
 
 const cell = (x: string | number | null | undefined): string => (x === null || x === undefined || x === '' ? '-' : String(x).replace(/\|/g, '\\|').replace(/\n/g, ' '));
 
@@ -91,5 +119,21 @@ export function renderFda524bMarkdown(r: Fda524bReport): string {
   out.push('', `Median days from disclosure to patch available: ${cell(r.medians.daysToPatch)}; to deployed: ${cell(r.medians.daysToDeploy)} (affected only).`, '', '## Devices past end of support', '');
   if (r.devicesPastEndOfSupport.length === 0) out.push('None.');
   for (const d of r.devicesPastEndOfSupport) out.push(`- ${d.deviceId} (${d.model}), end of support ${d.endOfSupport.slice(0, 10)}`);
+  out.push('', '## Update campaigns', '');
+  if (r.updateCampaigns.length === 0) out.push('None.');
+  else {
+    out.push('| campaign | release | kind | state | started | by | installed | pending | in progress | failed | rolled back |', '|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const c of r.updateCampaigns) {
+      const n = c.counts;
+      out.push(`| ${cell(c.name)} (${c.campaignId}) | ${cell(`${c.models.join(', ')} ${c.version}`)} | ${c.emergency ? '**EMERGENCY**' : 'regular'} | ${cell(c.pausedReason ? `${c.state}: ${c.pausedReason}` : c.state)} | ${c.createdAt.slice(0, 16)}Z | ${cell(c.createdBy)} | ${n.installed ?? 0} | ${n.pending ?? 0} | ${(n.downloading ?? 0) + (n.installing ?? 0)} | ${n.failed ?? 0} | ${n['rolled-back'] ?? 0} |`);
+    }
+    // Every device's status is in the JSON; the Markdown names the devices that did not install.
+    const unsuccessful = r.updateCampaigns.flatMap((c) => c.devices.filter((d) => d.status === 'failed' || d.status === 'rolled-back').map((d) => ({ ...d, campaign: c.name })));
+    if (unsuccessful.length > 0) {
+      out.push('', 'Devices that failed or rolled back (every device\'s status is in fda524b.json):', '');
+      for (const d of unsuccessful.slice(0, MAX_LISTED)) out.push(`- ${d.deviceId}: ${d.status}${d.detail ? ` (${d.detail})` : ''} in ${d.campaign}, ${d.updatedAt.slice(0, 16)}Z`);
+      if (unsuccessful.length > MAX_LISTED) out.push(`- ... and ${unsuccessful.length - MAX_LISTED} more`);
+    }
+  }
   return `${out.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from '../../schema.ts';
 
 /** Opens (creating if needed) a SQLite database file in WAL mode with foreign keys enforced. */
@@ -15,5 +15,41 @@ export function openSqliteDatabase(file: string): Kysely<Database> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCache(sqlite) }) });
+}
+
+const CACHED_STATEMENTS = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing (parsing and planning) costs as
+ * much as running a small indexed query, so hot paths (desired-state checks, telemetry commits,
+ * authentication) paid it on every call. Statements are kept by their SQL text, least recently
+ * used dropped first. Reuse is safe: Kysely runs one query at a time on the one connection, and a
+ * streamed query holds the connection until its iterator is done.
+ */
+export class StatementCache implements SqliteDatabase {
+  readonly #db: BetterSqlite3.Database;
+  readonly #statements = new Map<string, SqliteStatement>();
+
+  constructor(db: BetterSqlite3.Database) {
+    this.#db = db;
+  }
+
+  prepare(sql: string): SqliteStatement {
+    let statement = this.#statements.get(sql);
+    if (statement) {
+      // Map keeps insertion order: re-inserting marks it most recently used.
+      this.#statements.delete(sql);
+    } else {
+      statement = this.#db.prepare(sql);
+      if (this.#statements.size >= CACHED_STATEMENTS) this.#statements.delete(this.#statements.keys().next().value!);
+    }
+    this.#statements.set(sql, statement);
+    return statement;
+  }
+
+  close(): void {
+    this.#statements.clear();
+    this.#db.close();
+  }
 }
