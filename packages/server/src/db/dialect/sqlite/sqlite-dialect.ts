@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from '../../schema.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 
 /** Opens (creating if needed) a SQLite database file in WAL mode with foreign keys enforced. */
 export function openSqliteDatabase(file: string): Kysely<Database> {
@@ -15,7 +16,14 @@ export function openSqliteDatabase(file: string): Kysely<Database> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCache(sqlite) }) });
+  // Checkpoints run mostly on a worker (WalCheckpointer); the WAL file is cut back to 64 MiB.
+  sqlite.pragma('journal_size_limit = 67108864');
+  let checkpointer: WalCheckpointer | undefined;
+  if (file !== ':memory:') {
+    sqlite.pragma('wal_autocheckpoint = 4000');
+    checkpointer = new WalCheckpointer(file, { onError: (message) => process.emitWarning(`SQLite checkpoint failed: ${message}`) });
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCache(sqlite, () => void checkpointer?.stop()) }) });
 }
 
 const CACHED_STATEMENTS = 500;
@@ -30,9 +38,11 @@ const CACHED_STATEMENTS = 500;
 export class StatementCache implements SqliteDatabase {
   readonly #db: BetterSqlite3.Database;
   readonly #statements = new Map<string, SqliteStatement>();
+  readonly #beforeClose: () => void;
 
-  constructor(db: BetterSqlite3.Database) {
+  constructor(db: BetterSqlite3.Database, beforeClose: () => void = () => undefined) {
     this.#db = db;
+    this.#beforeClose = beforeClose;
   }
 
   prepare(sql: string): SqliteStatement {
@@ -49,6 +59,7 @@ export class StatementCache implements SqliteDatabase {
   }
 
   close(): void {
+    this.#beforeClose();
     this.#statements.clear();
     this.#db.close();
   }
