@@ -50,7 +50,7 @@ for (const dialect of TEST_DIALECTS) {
       // As the :8443 listener does: client certificates requested, checked by the route.
       app = await buildHttpApp({
         logger, metrics, version: 'test', ready: async () => true,
-        routes: [deviceHttpsRoutes({ authenticator: gw.authenticator, ingest: gw.ingest, audit, metrics: gw.metrics })],
+        routes: [deviceHttpsRoutes({ sessions: gw.https, ingest: gw.ingest, buckets: gw.buckets })],
         https: { key: pki.server.keyPem, cert: pki.server.chainPem, ca: [pki.operationalPem, pki.rootPem], requestCert: true, rejectUnauthorized: false },
       });
       await app.listen({ host: '127.0.0.1', port: 0 });

@@ -14,7 +14,9 @@ import { type DeviceAdmission, DeviceAuthenticator } from './device-authenticato
 import type { DeviceDirectory } from './device-directory.ts';
 import { type CommandResultListener, DeviceMessageIngest, type StoredListener, type UpdateStatusListener } from './device-message-ingest.ts';
 import { GatewayMetrics } from './gateway-metrics.ts';
-import { enforceLiveRevocation } from './live-revocation.ts';
+import { combineLiveSessions } from './combined-live-sessions.ts';
+import { HttpsDeviceSessions } from './https-device-sessions.ts';
+import { enforceLiveRevocation, type LiveSessions } from './live-revocation.ts';
 import { TokenBuckets } from './token-bucket.ts';
 
 export interface DeviceGatewayOptions {
@@ -57,9 +59,15 @@ export class DeviceGateway {
   readonly metrics: GatewayMetrics;
   readonly broker: EmbeddedBroker | undefined;
   readonly external: ExternalBroker | undefined;
+  /** Authenticated HTTPS keep-alive connections (the device HTTPS API), cut like MQTT sessions. */
+  readonly https: HttpsDeviceSessions;
+  /** The per-device token buckets of the ingest; the device HTTPS update endpoints take from them too. */
+  readonly buckets: TokenBuckets;
   readonly #stopRevocation: () => void;
 
-  private constructor(parts: { authenticator: DeviceAuthenticator; ingest: DeviceMessageIngest; store: TelemetryStore; query: TelemetryQuery; presence: PresenceService; metrics: GatewayMetrics; broker: EmbeddedBroker | undefined; external: ExternalBroker | undefined; stopRevocation: () => void }) {
+  private constructor(parts: { authenticator: DeviceAuthenticator; ingest: DeviceMessageIngest; store: TelemetryStore; query: TelemetryQuery; presence: PresenceService; metrics: GatewayMetrics; broker: EmbeddedBroker | undefined; external: ExternalBroker | undefined; https: HttpsDeviceSessions; buckets: TokenBuckets; stopRevocation: () => void }) {
+    this.https = parts.https;
+    this.buckets = parts.buckets;
     this.authenticator = parts.authenticator;
     this.ingest = parts.ingest;
     this.store = parts.store;
@@ -84,14 +92,17 @@ export class DeviceGateway {
     const authenticator = new DeviceAuthenticator({ certificates: o.certificates, devices: o.devices, clock, ...(o.admission ? { admission: o.admission } : {}) });
     const buckets = new TokenBuckets({ ratePerS: o.rateLimit?.ratePerS ?? 50, burst: o.rateLimit?.burst ?? 500, clock });
     const ingest = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets, metrics, onStored: o.onStored });
+    const https = new HttpsDeviceSessions({ authenticator, devices: o.devices, audit: o.audit, metrics, logger: o.logger, clock });
+    let live: LiveSessions = https;
     let broker: EmbeddedBroker | undefined;
-    let stopRevocation = (): void => undefined;
     if (o.mqtt) {
       broker = new EmbeddedBroker({ ...o.mqtt, authenticator, devices: o.devices, ingest, presence, audit: o.audit, metrics, logger: o.logger, ...(o.onCommandResult ? { onCommandResult: o.onCommandResult } : {}) });
       if (o.onUpdateStatus) broker.onUpdateStatus(o.onUpdateStatus);
       await broker.start();
-      stopRevocation = enforceLiveRevocation({ events: o.events, sessions: broker, audit: o.audit, logger: o.logger, clock });
+      live = combineLiveSessions(broker, https);
     }
+    // This node's connections (embedded MQTT sessions, HTTPS keep-alive sockets) in either mode.
+    const stops = [enforceLiveRevocation({ events: o.events, sessions: live, audit: o.audit, logger: o.logger, clock })];
     let external: ExternalBroker | undefined;
     if (o.external) {
       // The external broker already acknowledged the device: throttling here could only drop
@@ -99,9 +110,10 @@ export class DeviceGateway {
       const unthrottled = new DeviceMessageIngest({ validator: new MessageValidator({ clock }), store, presence, buckets: new TokenBuckets({ ratePerS: 1e9, burst: 1e9, clock }), metrics, onStored: o.onStored });
       external = new ExternalBroker({ url: o.external.url, consumers: o.external.consumers, ...(o.external.nodeName ? { nodeName: o.external.nodeName } : {}), authenticator, ingest: unthrottled, metrics, logger: o.logger, ...(o.onCommandResult ? { onCommandResult: o.onCommandResult } : {}), ...(o.onUpdateStatus ? { onUpdateStatus: o.onUpdateStatus } : {}) });
       await external.start();
-      stopRevocation = enforceExternalRevocation({ events: o.events, url: o.external.url, audit: o.audit, logger: o.logger, node: o.node });
+      stops.push(enforceExternalRevocation({ events: o.events, url: o.external.url, audit: o.audit, logger: o.logger, node: o.node }));
     }
-    return new DeviceGateway({ authenticator, ingest, store, query: new TelemetryQuery({ db: o.db }), presence, metrics, broker, external, stopRevocation });
+    const stopRevocation = (): void => stops.forEach((stop) => stop());
+    return new DeviceGateway({ authenticator, ingest, store, query: new TelemetryQuery({ db: o.db }), presence, metrics, broker, external, https, buckets, stopRevocation });
   }
 
   async stop(): Promise<void> {

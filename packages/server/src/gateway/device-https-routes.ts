@@ -1,22 +1,21 @@
-import type { TLSSocket } from 'node:tls';
-import { CoreError, isMedTrustError } from '@medtrust/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditLog } from '../audit/index.ts';
 import type { RouteModule } from '../http/index.ts';
-import type { DeviceAuthenticator, DeviceSession } from './device-authenticator.ts';
 import type { DeviceMessageIngest } from './device-message-ingest.ts';
-import type { GatewayMetrics } from './gateway-metrics.ts';
+import { type DeviceUpdateService, deviceUpdateRoutes } from './device-update-routes.ts';
+import type { HttpsDeviceSessions } from './https-device-sessions.ts';
+import type { TokenBuckets } from './token-bucket.ts';
 
 export const DEVICE_MESSAGES_PATH = '/device/v1/messages';
 const MAX_BATCH = 100;
 
 /**
  * The device HTTPS API on the :8443 listener, for devices that do not speak MQTT: the same
- * messages, validation and durable store. The listener requests client certificates without
- * requiring them, so this route authenticates the LDevID itself.
+ * messages, validation and durable store; with `updates`, the desired state and update status
+ * (device-update-routes.ts). The listener requests client certificates without requiring them,
+ * so these routes authenticate the LDevID themselves, once per TLS connection (`sessions`).
  */
-export function deviceHttpsRoutes(opts: { authenticator: DeviceAuthenticator; ingest: DeviceMessageIngest; audit: AuditLog; metrics: GatewayMetrics }): RouteModule {
-  return (app: FastifyInstance) => {
+export function deviceHttpsRoutes(opts: { sessions: HttpsDeviceSessions; ingest: DeviceMessageIngest; buckets: TokenBuckets; updates?: DeviceUpdateService }): RouteModule {
+  return async (app: FastifyInstance) => {
     app.post(DEVICE_MESSAGES_PATH, {
       schema: {
         tags: ['device'],
@@ -26,7 +25,7 @@ export function deviceHttpsRoutes(opts: { authenticator: DeviceAuthenticator; in
       },
       bodyLimit: 2 * 1024 * 1024,
     }, async (request: FastifyRequest, reply: FastifyReply) => {
-      const session = await authenticate(request, opts);
+      const session = await opts.sessions.authenticate(request, reply);
       const body = request.body;
       if (!Array.isArray(body)) {
         const r = await opts.ingest.handle(session, body, 'https');
@@ -41,18 +40,6 @@ export function deviceHttpsRoutes(opts: { authenticator: DeviceAuthenticator; in
       }
       return reply.status(202).send({ results });
     });
+    if (opts.updates) await deviceUpdateRoutes({ sessions: opts.sessions, buckets: opts.buckets, updates: opts.updates })(app);
   };
-}
-
-async function authenticate(request: FastifyRequest, opts: { authenticator: DeviceAuthenticator; audit: AuditLog; metrics: GatewayMetrics }): Promise<DeviceSession> {
-  const socket = request.raw.socket as Partial<TLSSocket>;
-  if (typeof socket.getPeerCertificate !== 'function') throw new CoreError('UNAUTHENTICATED', 'the device API is served over TLS only');
-  try {
-    return await opts.authenticator.authenticate(socket.getPeerCertificate().raw);
-  } catch (e) {
-    const code = isMedTrustError(e) ? e.code : 'INTERNAL';
-    opts.metrics.authFailures.inc({ transport: 'https', code });
-    await opts.audit.append({ actor: 'device:unauthenticated', action: 'gateway.connect', outcome: 'denied', details: { code, transport: 'https', remoteAddress: request.ip } }).catch(() => undefined);
-    throw e;
-  }
 }

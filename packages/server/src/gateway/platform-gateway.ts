@@ -16,6 +16,7 @@ import type { DeviceAdmission } from './device-authenticator.ts';
 import { DeviceGateway } from './device-gateway.ts';
 import type { CommandResultListener, StoredListener, UpdateStatusListener } from './device-message-ingest.ts';
 import { deviceHttpsRoutes } from './device-https-routes.ts';
+import type { DeviceUpdateService } from './device-update-routes.ts';
 import { RegistryDeviceDirectory } from './registry-device-directory.ts';
 
 export interface PlatformGatewayDeps {
@@ -38,6 +39,8 @@ export interface PlatformGatewayDeps {
   readonly onStored?: StoredListener;
   readonly onCommandResult?: CommandResultListener;
   readonly onUpdateStatus?: UpdateStatusListener;
+  /** Desired state and update status over the device HTTPS API (the updates domain's channel). */
+  readonly deviceUpdates?: DeviceUpdateService;
 }
 
 export interface PlatformGateway {
@@ -46,7 +49,7 @@ export interface PlatformGateway {
   readonly mqttUrl: string | undefined;
   /** REST routes for :8080 (telemetry and presence queries). */
   readonly apiRoutes: RouteModule;
-  /** Device routes for the :8443 listener (POST /device/v1/messages). */
+  /** Device routes for the :8443 listener (/device/v1/messages, /device/v1/updates/desired, /device/v1/update-status). */
   readonly deviceRoutes: RouteModule;
   stop(): Promise<void>;
 }
@@ -87,7 +90,7 @@ export async function startPlatformGateway(d: PlatformGatewayDeps): Promise<Plat
     gateway,
     mqttUrl: gateway.broker ? `mqtts://${host}:${gateway.broker.port}` : undefined,
     apiRoutes,
-    deviceRoutes: deviceHttpsRoutes({ authenticator: gateway.authenticator, ingest: gateway.ingest, audit: d.audit, metrics: gateway.metrics }),
+    deviceRoutes: deviceHttpsRoutes({ sessions: gateway.https, ingest: gateway.ingest, buckets: gateway.buckets, ...(d.deviceUpdates ? { updates: d.deviceUpdates } : {}) }),
     stop: () => gateway.stop(),
   };
 }

@@ -230,6 +230,8 @@ export class Platform {
       onCommandResult: (session, payload) => s.clinical.commandResults.onPayload(session, payload),
       // Update status and desired-state checks on devices/{id}/update-status, either broker.
       onUpdateStatus: async (session, payload) => void (await s.updates.channel.handle(session, 'update-status', payload)),
+      // The same over the device HTTPS API (GET /device/v1/updates/desired, POST /device/v1/update-status).
+      deviceUpdates: s.updates.channel,
     });
     routes.push(this.#gateway.apiRoutes);
     const gateway = this.#gateway.gateway;

@@ -20,6 +20,6 @@ export { CampaignService } from './campaigns/campaign-service.ts';
 export type { CampaignView, DesiredState, DeviceUpdateStatus, CreateCampaignInput, CampaignSelection } from './campaigns/campaign-service.ts';
 export type { MaintenanceWindow } from './campaigns/maintenance-window.ts';
 export { UpdateStatusChannel, DESIRED_SUFFIX, STATUS_SUFFIX } from './device-channel/update-status-channel.ts';
-export type { DevicePublisher, UpdateChannelDevice } from './device-channel/update-status-channel.ts';
+export type { DevicePublisher, UpdateChannelDevice, DesiredMessage, UpdateStatusReceipt } from './device-channel/update-status-channel.ts';
 export { DeviceTagService } from './tags/device-tag-service.ts';
 export { TufRootKeyStore, openTufRootFileStore } from './tuf/tuf-root-key-store.ts';

@@ -2,7 +2,8 @@ import { isMedTrustError } from '@medtrust/core';
 import type { AuditLog } from '../../audit/index.ts';
 import { publishRefusal } from '../../gateway/index.ts';
 import type { CampaignService, DesiredState } from '../campaigns/campaign-service.ts';
-import { parseUpdateStatus } from './update-status-message.ts';
+import { UpdateError } from '../errors.ts';
+import { parseUpdateStatus, type UpdateStatusMessage } from './update-status-message.ts';
 
 /** Platform to device (QoS 1): the device's desired state. Device to platform: `update-status`. */
 export const DESIRED_SUFFIX = 'updates/desired';
@@ -18,6 +19,12 @@ export interface UpdateChannelDevice {
 }
 
 const FINAL = new Set(['installed', 'failed', 'rolled-back']);
+
+/** The desired state as it goes to the device (MQTT `updates/desired`, HTTPS `GET /device/v1/updates/desired`). */
+export type DesiredMessage = { readonly v: 1 } & DesiredState;
+
+/** What a request/response transport (HTTPS) answers to one update-status message. */
+export type UpdateStatusReceipt = { readonly kind: 'desired'; readonly message: DesiredMessage } | { readonly kind: 'recorded' };
 
 /** Records the firmware a device now runs in the device registry (`DeviceRegistry.recordFirmware`). */
 export type FirmwareRecorder = (deviceId: string, version: string, actor: string) => Promise<unknown>;
@@ -56,13 +63,48 @@ export class UpdateStatusChannel {
   }
 
   /** The desired state message for a device (what it would get over MQTT). */
-  async desiredMessage(deviceId: string): Promise<{ readonly v: 1 } & DesiredState> {
+  async desiredMessage(deviceId: string): Promise<DesiredMessage> {
     return { v: 1, ...(await this.#campaigns.desiredFor(deviceId)) };
   }
 
   async sendDesired(deviceId: string): Promise<void> {
     if (!this.#publish) return;
     await this.#publish(deviceId, DESIRED_SUFFIX, JSON.stringify(await this.desiredMessage(deviceId)));
+  }
+
+  /**
+   * One update-status message over a request/response transport (the device HTTPS API): a check
+   * answers the desired state, a report is recorded as over MQTT. Refusals throw
+   * UPDATE_STATUS_INVALID (the transport answers it; nothing is published).
+   */
+  async receive(device: UpdateChannelDevice, payload: Buffer): Promise<UpdateStatusReceipt> {
+    const m = parseUpdateStatus(payload);
+    if (!m) throw new UpdateError('UPDATE_STATUS_INVALID', 'not an update status message (docs/updates.md)');
+    if (m.kind === 'check') return { kind: 'desired', message: await this.desiredMessage(device.deviceId) };
+    await this.record(device, m);
+    return { kind: 'recorded' };
+  }
+
+  /**
+   * Records a status report from either transport: the campaign's counts, the firmware on
+   * `installed`, an audit entry for final states. A report on a campaign the device is not in
+   * changes nothing, is audited `denied` and throws UPDATE_STATUS_INVALID; a storage failure throws.
+   */
+  async record(device: UpdateChannelDevice, m: Extract<UpdateStatusMessage, { kind: 'status' }>): Promise<void> {
+    try {
+      await this.#campaigns.report(m.campaignId, device.deviceId, m.status, m.detail);
+    } catch (e) {
+      if (!isMedTrustError(e) || e.code !== 'CAMPAIGN_NOT_FOUND') throw e;
+      await this.#audit.append({ actor: `device:${device.deviceId}`, action: 'update.status', target: `campaign:${m.campaignId}`, tenantId: device.tenantId, outcome: 'denied', details: { code: 'UPDATE_STATUS_INVALID', status: m.status } });
+      throw new UpdateError('UPDATE_STATUS_INVALID', 'the device is not in this campaign', { details: { campaignId: m.campaignId }, cause: e });
+    }
+    if (m.status === 'installed' && this.#recordFirmware) {
+      // The registry learns the version from the campaign's release, not from the device's words.
+      await this.#recordFirmware(device.deviceId, await this.#campaigns.releaseVersionOf(m.campaignId), `device:${device.deviceId}`);
+    }
+    if (FINAL.has(m.status)) {
+      await this.#audit.append({ actor: `device:${device.deviceId}`, action: 'update.status', target: `campaign:${m.campaignId}`, tenantId: device.tenantId, outcome: m.status === 'installed' ? 'success' : 'failure', details: { status: m.status, detail: m.detail } });
+    }
   }
 
   /**
@@ -87,20 +129,11 @@ export class UpdateStatusChannel {
       return true;
     }
     try {
-      await this.#campaigns.report(m.campaignId, device.deviceId, m.status, m.detail);
+      await this.record(device, m);
     } catch (e) {
-      if (!isMedTrustError(e) || e.code !== 'CAMPAIGN_NOT_FOUND') throw e;
-      // A device reporting on a campaign it is not in: refused and recorded, nothing changes.
-      await this.#audit.append({ actor: `device:${device.deviceId}`, action: 'update.status', target: `campaign:${m.campaignId}`, tenantId: device.tenantId, outcome: 'denied', details: { code: 'UPDATE_STATUS_INVALID', status: m.status } });
+      if (!isMedTrustError(e) || e.code !== 'UPDATE_STATUS_INVALID') throw e;
+      // A device reporting on a campaign it is not in: refused (and audited by record), nothing changes.
       await this.#refuse(device, m.campaignId);
-      return true;
-    }
-    if (m.status === 'installed' && this.#recordFirmware) {
-      // The registry learns the version from the campaign's release, not from the device's words.
-      await this.#recordFirmware(device.deviceId, await this.#campaigns.releaseVersionOf(m.campaignId), `device:${device.deviceId}`);
-    }
-    if (FINAL.has(m.status)) {
-      await this.#audit.append({ actor: `device:${device.deviceId}`, action: 'update.status', target: `campaign:${m.campaignId}`, tenantId: device.tenantId, outcome: m.status === 'installed' ? 'success' : 'failure', details: { status: m.status, detail: m.detail } });
     }
     return true;
   }
