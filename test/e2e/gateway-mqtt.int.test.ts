@@ -33,6 +33,7 @@ for (const dialect of TEST_DIALECTS) {
     let port: number;
     let devA: TestDeviceCert;
     let devB: TestDeviceCert;
+    const results: string[] = [];
     const tls = (d: TestDeviceCert, clientId = d.deviceId): string[] => ['-h', '127.0.0.1', '-p', String(port), '--cafile', pki.caBundleFile, '--cert', d.certFile, '--key', d.keyFile, '-i', clientId, '-V', 'mqttv311'];
     const pub = (d: TestDeviceCert, topic: string, msg: string, clientId?: string): Promise<Run> => run('mosquitto_pub', [...tls(d, clientId), '-q', '1', '-t', topic, '-m', msg]);
     const countStored = async (deviceId: string): Promise<number> => (await t.db.selectFrom('telemetry_message').select('seq').where('device_id', '=', deviceId).execute()).length;
@@ -50,7 +51,10 @@ for (const dialect of TEST_DIALECTS) {
       gw = await DeviceGateway.start({
         db: t.db, audit, events, logger: createLogger({ level: 'silent' }), metrics: new Registry(), node: events.origin,
         certificates: new TableCertificateStore(t.db), devices: new TableDeviceDirectory(t.db),
-        mqtt: { bindHost: '127.0.0.1', port: 0, tls: { key: pki.server.keyPem, cert: pki.server.chainPem, clientCas: [pki.operationalPem, pki.rootPem] } },
+        mqtt: { bindHost: '127.0.0.1', port: 0, tls: { key: pki.server.keyPem, cert: pki.server.chainPem, clientCas: [pki.operationalPem, pki.rootPem] }, controlRateLimit: { ratePerS: 0.5, burst: 3 } },
+        onCommandResult: async (session) => {
+          results.push(session.deviceId);
+        },
       });
       port = gw.broker!.port;
     });
@@ -146,6 +150,26 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(codes.at(-1), 'CERT_REVOKED');
       const hist = await gw.presence.history('dev_r');
       assert.equal(hist.at(-1)?.endReason, 'revoked');
+    });
+
+    it('limits command results per device: over the limit, refused with RATE_LIMITED and not acknowledged', async () => {
+      const devR = await pki.enrolDevice({ deviceId: 'dev_r', tenantId: 'ten_h1', state: 'active' });
+      const sub = spawn('mosquitto_sub', [...tls(devR, 'dev_r-sub'), '-t', 'devices/dev_r/errors', '-q', '1', '-C', '1', '-W', '10']);
+      let out = '';
+      sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((r) => sub.on('close', r));
+      await new Promise((r) => setTimeout(r, 500));
+      const result = (n: number): string => JSON.stringify({ v: 1, commandId: `cmd_${n}`, result: 'accepted', at: Date.now() });
+      for (let i = 0; i < 3; i++) assert.equal((await pub(devR, 'devices/dev_r/command-results', result(i))).code, 0);
+      assert.deepEqual(results.filter((d) => d === 'dev_r').length, 3);
+      // The fourth within the burst window: no PUBACK (the connection closes), nothing handed on.
+      const fourth = await pub(devR, 'devices/dev_r/command-results', result(3));
+      assert.notEqual(fourth.code, 0);
+      assert.equal(await exited, 0);
+      assert.equal((JSON.parse(out.trim()) as { code: string }).code, 'RATE_LIMITED');
+      assert.deepEqual(results.filter((d) => d === 'dev_r').length, 3);
+      // Other devices and telemetry are unaffected.
+      assert.equal((await pub(devB, 'devices/dev_b/telemetry', vitals('b-after-flood'))).code, 0);
     });
 
     it('cuts a quarantined device and refuses it afterwards', async () => {

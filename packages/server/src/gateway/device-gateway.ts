@@ -36,7 +36,7 @@ export interface DeviceGatewayOptions {
   readonly node: string;
   readonly certificates: CertificateStore;
   readonly devices: DeviceDirectory;
-  readonly mqtt: { readonly bindHost: string; readonly port: number; readonly tls: { readonly key: string; readonly cert: string; readonly clientCas: readonly string[] } } | undefined;
+  readonly mqtt: { readonly bindHost: string; readonly port: number; readonly tls: { readonly key: string; readonly cert: string; readonly clientCas: readonly string[] }; readonly controlRateLimit?: { readonly ratePerS: number; readonly burst: number } } | undefined;
   /** External mode: consume device topics from this broker instead of embedding one. */
   readonly external?: { readonly url: string; readonly consumers?: number; readonly nodeName?: string };
   readonly rateLimit?: { readonly ratePerS: number; readonly burst: number };

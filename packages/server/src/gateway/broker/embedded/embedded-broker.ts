@@ -1,7 +1,7 @@
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
-import { isMedTrustError, type MedTrustError } from '@medtrust/core';
+import { CoreError, isMedTrustError, type MedTrustError, systemClock } from '@medtrust/core';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../../../audit/index.ts';
 import type { PresenceService } from '../../../telemetry/index.ts';
@@ -11,6 +11,7 @@ import type { CommandResultListener, DeviceMessageIngest } from '../../device-me
 import type { GatewayMetrics } from '../../gateway-metrics.ts';
 import { COMMAND_RESULTS_SUFFIX, deviceTopic, mayPublish, maySubscribe, TELEMETRY_SUFFIX } from '../../topic-policy.ts';
 import { publishRefusal } from '../../refusal.ts';
+import { TokenBuckets } from '../../token-bucket.ts';
 import type { DeviceBroker, DisconnectReason } from '../device-broker.ts';
 
 export interface EmbeddedBrokerOptions {
@@ -28,6 +29,11 @@ export interface EmbeddedBrokerOptions {
   readonly logger: Logger;
   /** Command acknowledgements go to the platform's command service (clinical). */
   readonly onCommandResult?: CommandResultListener;
+  /**
+   * Command results and update status reports per device (they cost database work, and a device
+   * sends a few per command or update): default 10/s sustained, 100 at once.
+   */
+  readonly controlRateLimit?: { readonly ratePerS: number; readonly burst: number };
 }
 
 interface Connection {
@@ -53,9 +59,11 @@ export class EmbeddedBroker implements DeviceBroker {
   #server: Server | undefined;
   #port = 0;
   #onUpdateStatus: ((session: DeviceSession, payload: Buffer) => Promise<void>) | undefined;
+  readonly #controlBuckets: TokenBuckets;
 
   constructor(opts: EmbeddedBrokerOptions) {
     this.#opts = opts;
+    this.#controlBuckets = new TokenBuckets({ ratePerS: opts.controlRateLimit?.ratePerS ?? 10, burst: opts.controlRateLimit?.burst ?? 100, clock: systemClock });
   }
 
   /** Routes `devices/{id}/update-status` to the updates domain (campaign status, desired state). */
@@ -204,12 +212,22 @@ export class EmbeddedBroker implements DeviceBroker {
       await this.#denyTopic(session, 'publish', packet.topic);
       throw new Error('TOPIC_FORBIDDEN');
     }
-    if (o.onCommandResult && packet.topic === deviceTopic(session.deviceId, COMMAND_RESULTS_SUFFIX)) {
+    const isResult = packet.topic === deviceTopic(session.deviceId, COMMAND_RESULTS_SUFFIX);
+    const isStatus = packet.topic === deviceTopic(session.deviceId, 'update-status');
+    if ((isResult || isStatus) && this.#controlBuckets.take(session.deviceId) > 0) {
+      // As for throttled telemetry: not recorded, so not acknowledged; the device resends later.
+      conn.endReason = 'rate-limited';
+      o.metrics.refused.inc({ transport: 'mqtt', code: 'RATE_LIMITED' });
+      const error = new CoreError('RATE_LIMITED', 'device control message rate exceeded (command results, update status)');
+      await this.#refuse(session, null, packet.topic, error);
+      throw error;
+    }
+    if (o.onCommandResult && isResult) {
       // Like telemetry: PUBACK only after the platform recorded the result, so the device resends otherwise.
       await o.onCommandResult(session, Buffer.from(packet.payload));
       return;
     }
-    if (packet.topic === deviceTopic(session.deviceId, 'update-status')) {
+    if (isStatus) {
       // PUBACK only after the campaign recorded the status; unrouted or failed, the device resends.
       if (!this.#onUpdateStatus) throw new Error('update status is not routed on this node');
       await this.#onUpdateStatus(session, Buffer.from(packet.payload));
