@@ -1,7 +1,10 @@
 // Safe commands end to end: the real platform (`Platform.start`: REST, EST, embedded MQTT broker
-// with mTLS) and the device SDK's CommandAgent with an LDevID from EST. A clinician's command is
-// signed, delivered, verified, executed and acknowledged; a replayed, expired, tampered, forged
-// and out-of-limit command is refused by the device, and the refusal shows on the platform.
+// with mTLS) and the device SDK's CommandAgent with an LDevID from EST, on the device's one MQTT
+// connection (DeviceAgent, persistent session). A clinician's command is signed, delivered,
+// verified, executed and acknowledged; a replayed, expired, tampered, forged and out-of-limit
+// command is refused by the device, and the refusal shows on the platform. The same connection
+// carries telemetry and the desired-state check; a command sent while the device was offline and
+// a result produced offline arrive after the reconnect.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -10,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CommandEnvelope, commandKeyId, type SignedCommand, signCommand } from '@medtrust/core';
-import { CommandAgent, type CommandResult, commandPublicKey, EstClient, newKeyAndCsr } from '../../packages/device/src/index.ts';
+import { CommandAgent, type CommandResult, commandPublicKey, DeviceAgent, EstClient, newKeyAndCsr, OfflineQueue } from '../../packages/device/src/index.ts';
+import { type DesiredStateMessage, UpdateChannel, UpdateClient } from '../../packages/device/src/update/index.ts';
 import { loadConfig, Platform } from '../../packages/server/src/index.ts';
 import { createLogger } from '../../packages/server/src/logging/index.ts';
 
@@ -28,8 +32,12 @@ describe('safe commands: platform -> MQTT (mTLS) -> device SDK -> acknowledgemen
   let http: string;
   let deviceId: string;
   let clinician: string;
+  let device: DeviceAgent;
+  let queue: OfflineQueue;
   let agent: CommandAgent;
   let clockOffsetMs = 0;
+  /** A command with this volume waits for `finishSlow` before it completes. */
+  let finishSlow: (() => void) | undefined;
   const executed: CommandEnvelope[] = [];
   const results: CommandResult[] = [];
 
@@ -73,19 +81,27 @@ describe('safe commands: platform -> MQTT (mTLS) -> device SDK -> acknowledgemen
     const pinnedKeyId = commandKeyId((await s.keyStore.load('command-signing').catch(() => s.keyStore.generate('command-signing', 'ec-p256'))).publicKey);
     const pem = await (await fetch(`${http}/pki/command-signing-key.pem`)).text();
     assert.throws(() => commandPublicKey(pem, '00'.repeat(32)), /pinned/);
+    // The device's one connection; a persistent session keeps commands sent while it is away.
+    queue = new OfflineQueue({ file: join(dir, 'device-queue.jsonl') });
+    device = new DeviceAgent({ url: listening.mqttUrl!, credentials: { deviceId, certPem, keyPem, caPem: rootPem }, queue, persistentSession: true, backoff: { baseMs: 100, maxMs: 400 } });
     agent = new CommandAgent({
-      url: listening.mqttUrl!, credentials: { deviceId, certPem, keyPem, caPem: rootPem }, publicKey: commandPublicKey(pem, pinnedKeyId),
+      agent: device, publicKey: commandPublicKey(pem, pinnedKeyId),
       nowMs: () => Date.now() + clockOffsetMs,
       handler: async (cmd) => {
         if (cmd.params.vtbiMl === 13) throw new Error('pump motor fault');
+        if (cmd.params.vtbiMl === 14) await new Promise<void>((r) => (finishSlow = r));
         executed.push(cmd);
       },
     });
     agent.on('result', (r) => results.push(r));
-    await agent.start();
+    const subscribed = agent.start();
+    device.start();
+    await subscribed;
   });
   after(async () => {
-    await agent?.stop();
+    agent?.stop();
+    await device?.stop();
+    queue?.close();
     await p?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -159,5 +175,65 @@ describe('safe commands: platform -> MQTT (mTLS) -> device SDK -> acknowledgemen
     const id = String(r.body.id);
     await until(async () => (await status(id)) === 'failed');
     assert.equal((await api('GET', `/api/v1/commands/${id}`)).body.ackDetail, 'COMMAND_HANDLER_FAILED');
+  });
+  describe('on the device\'s one connection', () => {
+    const connections = async (): Promise<{ total: number; open: number }> => {
+      const rows = await p.services.db.selectFrom('device_connection').select('disconnected_at').where('device_id', '=', deviceId).where('transport', '=', 'mqtt').execute();
+      return { total: rows.length, open: rows.filter((r) => r.disconnected_at === null).length };
+    };
+
+    it('carries telemetry, commands, their results and the desired-state check: the platform saw one MQTT connection', async () => {
+      const refused: string[] = [];
+      device.on('refused', (r) => refused.push(r.code));
+      device.publish('telemetry', { v: 1, id: 'cmd-test-h-1', ts: Date.now(), kind: 'health', health: { batteryPct: 77, firmwareVersion: '1.0.0', uptimeS: 60, errorCodes: [] } });
+      const root = Buffer.from(await (await fetch(`${http}/tuf/metadata/1.root.json`)).arrayBuffer());
+      const client = new UpdateClient({
+        deviceId, model: 'pump-x', hardwareRevision: 'A', trustedRoot: root, metadataBaseUrl: `${http}/tuf/metadata`, targetBaseUrl: `${http}/tuf/targets`,
+        dataDir: join(dir, 'device-update'), factory: { version: '1.0.0', releaseId: null, target: null, sha256: null }, healthCheck: async () => true,
+      });
+      const updates = new UpdateChannel({ agent: device, client });
+      try {
+        const desired = new Promise<DesiredStateMessage>((r) => updates.once('desired', r));
+        await updates.start();
+        assert.deepEqual(await desired, { v: 1, kind: 'none' });
+      } finally {
+        updates.stop();
+      }
+      await until(() => queue.size === 0);
+      assert.deepEqual(refused, []);
+      const stored = await p.services.db.selectFrom('telemetry_message').select('message_id').where('device_id', '=', deviceId).execute();
+      assert.deepEqual(stored.map((r) => r.message_id), ['cmd-test-h-1']);
+      // Every command above, its results, the reading and the check: one connection, still open.
+      assert.deepEqual(await connections(), { total: 1, open: 1 });
+    });
+
+    it('delivers a command sent while the device was offline once it reconnects (persistent session)', async () => {
+      await device.stop();
+      await until(async () => (await connections()).open === 0);
+      const r = await program(600);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const id = String(r.body.id);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(await status(id), 'issued');
+      device.start();
+      await until(async () => (await status(id)) === 'executed');
+      assert.ok(executed.some((c) => c.id === id));
+      assert.deepEqual(await connections(), { total: 2, open: 1 });
+    });
+
+    it('reports a result the pump produced while offline after the reconnect', async () => {
+      const r = await api('POST', `/api/v1/devices/${deviceId}/commands`, { careArea: 'ICU', command: { kind: 'infusion.program', drug: 'Heparin', dose: 650, vtbiMl: 14 } });
+      const id = String(r.body.id);
+      await until(async () => (await status(id)) === 'acknowledged' && finishSlow !== undefined);
+      await device.stop();
+      finishSlow!();
+      await until(() => results.some((x) => x.commandId === id && x.result === 'executed'));
+      assert.equal(queue.pending().filter((m) => m.topic.endsWith('/command-results')).length, 1, 'kept on disk while offline');
+      assert.equal(await status(id), 'acknowledged');
+      device.start();
+      await until(async () => (await status(id)) === 'executed');
+      assert.equal(queue.size, 0);
+      assert.deepEqual(await connections(), { total: 3, open: 1 });
+    });
   });
 });

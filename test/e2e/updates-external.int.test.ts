@@ -1,7 +1,8 @@
 // Campaigns over an external Mosquitto: the whole platform (`Platform.start` with
 // MEDTRUST_MQTT_URL) consumes `update-status` through its MQTT 5 shared subscription and answers
 // through its platform listener; Mosquitto runs the config `medtrust gateway mosquitto-config`
-// printed, on free ports; the device is the SDK's UpdateChannel with an OpenSSL-made LDevID.
+// printed, on free ports; the device is the SDK's UpdateChannel with an OpenSSL-made LDevID, on
+// the device's one connection (DeviceAgent), whose client id Mosquitto logs as the device id.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main } from '@medtrust/cli';
 import mqtt from 'mqtt';
+import { randomBytes } from 'node:crypto';
+import { commandKeyId, signCommand } from '@medtrust/core';
+import { CommandAgent, DeviceAgent, OfflineQueue } from '../../packages/device/src/index.ts';
 import { UpdateChannel, UpdateClient, type DesiredStateMessage } from '../../packages/device/src/update/index.ts';
 import { loadConfig, Platform } from '../../packages/server/src/index.ts';
 import { createLogger } from '../../packages/server/src/logging/index.ts';
@@ -39,7 +43,8 @@ describe('update campaigns through an external Mosquitto (platform in external m
   let deviceUrl: string;
   let campaignId: string;
   const devs = {} as Record<DevName, Dev>;
-  const channels: UpdateChannel[] = [];
+  const stops: Array<() => Promise<void>> = [];
+  let mosqErr = '';
 
   const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
     const binary = Buffer.isBuffer(body);
@@ -80,7 +85,6 @@ describe('update campaigns through an external Mosquitto (platform in external m
     writeFileSync(join(dir, 'printed.conf'), printed.join('\n'));
     const m = spawn('mosquitto', ['-c', join(dir, 'printed.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     mosq = m;
-    let mosqErr = '';
     m.stderr.on('data', (b: Buffer) => (mosqErr += b.toString()));
     await waitForPort(devicePort).catch((e: Error) => {
       throw new Error(`${e.message}: ${mosqErr}`);
@@ -96,7 +100,7 @@ describe('update campaigns through an external Mosquitto (platform in external m
     for (const step of ['approve', 'publish']) assert.equal((await api('POST', `/api/v1/releases/${created.body.id}/${step}`)).status, 200);
   });
   after(async () => {
-    for (const c of channels) await c.stop();
+    for (const stop of stops) await stop();
     await p?.stop();
     mosq?.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -109,12 +113,19 @@ describe('update campaigns through an external Mosquitto (platform in external m
       deviceId: d.id, model: 'monitor-u', hardwareRevision: 'A', trustedRoot: root, metadataBaseUrl: `${http}/tuf/metadata`, targetBaseUrl: `${http}/tuf/targets`,
       dataDir: join(dir, 'device-updater'), factory: { version: '1.0.0', releaseId: null, target: null, sha256: null }, healthCheck: async () => true,
     });
-    const ch = new UpdateChannel({ url: deviceUrl, credentials: { deviceId: d.id, certPem: d.certPem, keyPem: d.keyPem, caPem: rootPem }, client, backoff: { baseMs: 100, maxMs: 400 }, recheckMs: 300 });
-    channels.push(ch);
+    const queue = new OfflineQueue({ file: join(dir, 'device-updater-queue.jsonl'), fsync: false });
+    const agent = new DeviceAgent({ url: deviceUrl, credentials: { deviceId: d.id, certPem: d.certPem, keyPem: d.keyPem, caPem: rootPem }, queue, backoff: { baseMs: 100, maxMs: 400 } });
+    const ch = new UpdateChannel({ agent, client, recheckMs: 300 });
+    stops.push(async () => {
+      ch.stop();
+      await agent.stop();
+      queue.close();
+    });
     // Its check on connect travels device -> Mosquitto -> shared subscription -> platform -> Mosquitto -> device.
     const first = new Promise<DesiredStateMessage>((r) => ch.once('desired', r));
     const result = new Promise((r) => ch.once('result', r));
-    ch.start();
+    void ch.start();
+    agent.start();
     assert.deepEqual(await first, { v: 1, kind: 'none' });
     const created = await api('POST', '/api/v1/campaigns', { releaseId: (await p.services.db.selectFrom('release').select('id').where('version', '=', '2.0.0').executeTakeFirstOrThrow()).id, name: 'external pilot', selection: { model: 'monitor-u' }, phases: [100], successThreshold: 1, failureThreshold: 1 });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -130,6 +141,10 @@ describe('update campaigns through an external Mosquitto (platform in external m
     assert.deepEqual(audit, [{ actor: `device:${d.id}`, outcome: 'success' }]);
     const fw = await p.services.db.selectFrom('device').select('firmware_version').where('id', '=', d.id).executeTakeFirstOrThrow();
     assert.equal(fw.firmware_version, '2.0.0');
+    assert.equal(queue.size, 0, 'every status acknowledged');
+    // The device's one connection: Mosquitto saw its id connect once, never a `{id}-...` client.
+    const clients = [...mosqErr.matchAll(/New client connected from \S+ as (\S+)/g)].map((x) => x[1]!).filter((id) => id.startsWith(d.id));
+    assert.deepEqual(clients, [d.id], mosqErr);
   });
 
   describe('when a device sends what it must not', () => {
@@ -168,5 +183,48 @@ describe('update campaigns through an external Mosquitto (platform in external m
         await c.endAsync(true);
       }
     });
+  });
+  it('carries commands, their results and the desired state of one device on its one Mosquitto connection; a command sent while it was offline arrives after the reconnect', { timeout: 30_000 }, async () => {
+    const d = devs.other;
+    const pem = await (await fetch(`${http}/pki/command-signing-key.pem`)).text();
+    const key = await p.services.keyStore.load('command-signing');
+    const command = (id: string) => JSON.stringify(signCommand(
+      { v: 1, id, deviceId: d.id, kind: 'infusion.stop', params: {}, nonce: randomBytes(16).toString('base64url'), issuedAtMs: Date.now(), expiresAtMs: Date.now() + 120_000 },
+      { alg: 'ES256', keyId: commandKeyId(key.publicKey), sign: (x) => key.sign(x) },
+    ));
+    const root = Buffer.from(await (await fetch(`${http}/tuf/metadata/1.root.json`)).arrayBuffer());
+    const client = new UpdateClient({
+      deviceId: d.id, model: 'monitor-v', hardwareRevision: 'A', trustedRoot: root, metadataBaseUrl: `${http}/tuf/metadata`, targetBaseUrl: `${http}/tuf/targets`,
+      dataDir: join(dir, 'device-other'), factory: { version: '1.0.0', releaseId: null, target: null, sha256: null }, healthCheck: async () => true,
+    });
+    const queue = new OfflineQueue({ file: join(dir, 'device-other-queue.jsonl'), fsync: false });
+    // A persistent session at Mosquitto (which persists sessions) for the commands.
+    const agent = new DeviceAgent({ url: deviceUrl, credentials: { deviceId: d.id, certPem: d.certPem, keyPem: d.keyPem, caPem: rootPem }, queue, persistentSession: true, backoff: { baseMs: 100, maxMs: 400 } });
+    const executed: string[] = [];
+    const commands = new CommandAgent({ agent, publicKey: pem, handler: async (c) => void executed.push(c.id) });
+    const updates = new UpdateChannel({ agent, client });
+    stops.push(async () => {
+      commands.stop();
+      updates.stop();
+      await agent.stop();
+      queue.close();
+    });
+    const desired = new Promise<DesiredStateMessage>((r) => updates.once('desired', r));
+    // The test above made this device check less than a second ago; the platform answers one check a second.
+    await new Promise((r) => setTimeout(r, 1100));
+    // The generated ACL lets the one client subscribe to both platform-to-device subtrees.
+    const ready = Promise.all([commands.start(), updates.start()]);
+    agent.start();
+    await ready;
+    assert.deepEqual(await desired, { v: 1, kind: 'none' });
+    await p.services.clinical.sendToDevice(d.id, 'commands', command('cmd_ext_online'));
+    await until(() => executed.includes('cmd_ext_online'));
+    await agent.stop();
+    await p.services.clinical.sendToDevice(d.id, 'commands', command('cmd_ext_offline'));
+    agent.start();
+    await until(() => executed.includes('cmd_ext_offline'));
+    await until(() => queue.size === 0);
+    // Both results went device -> Mosquitto -> shared subscription -> platform (unknown ids: audited, nothing changes).
+    await until(async () => (await p.services.db.selectFrom('audit_entry').select('details').where('action', '=', 'command.device-executed').where('actor', '=', `device:${d.id}`).execute()).length === 2);
   });
 });

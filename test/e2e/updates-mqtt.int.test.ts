@@ -1,6 +1,7 @@
 // Campaigns over MQTT with the device SDK and the real embedded broker (mTLS with OpenSSL-made
 // LDevIDs): desired state pushed and asked for on reconnect, a pump that is infusing defers, the
-// device's status reports drive the campaign; malformed and foreign reports are refused.
+// device's status reports drive the campaign; malformed and foreign reports are refused. The
+// UpdateChannel runs on the device's one connection (DeviceAgent, client id = device id).
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { Registry } from 'prom-client';
+import { DeviceAgent, OfflineQueue } from '../../packages/device/src/index.ts';
 import { UpdateChannel, UpdateClient, type UpdateStatus } from '../../packages/device/src/update/index.ts';
 import { DbAuditLog } from '../../packages/server/src/audit/index.ts';
 import { LocalEventBus } from '../../packages/server/src/events/index.ts';
@@ -33,7 +35,7 @@ describe('update campaigns over MQTT (device SDK, embedded broker, mTLS)', () =>
   let work: string;
   let root: Buffer;
   const devs: Record<string, TestDeviceCert> = {};
-  const channels: UpdateChannel[] = [];
+  const stops: Array<() => Promise<void>> = [];
   let campaignId: string;
 
   before(async () => {
@@ -56,23 +58,33 @@ describe('update campaigns over MQTT (device SDK, embedded broker, mTLS)', () =>
     for (const id of ['dev_infusing', 'dev_offline']) assert.equal((await h.call('PUT', `/api/v1/devices/${id}/tags`, { tags: ['mqtt-pilot'] }, biomed)).status, 200);
   });
   after(async () => {
-    for (const c of channels) await c.stop();
+    for (const stop of stops) await stop();
     await gw.stop();
     await h.close();
     pki.close();
     rmSync(work, { recursive: true, force: true });
   });
 
-  const device = (id: string, o: { infusing?: () => boolean; statuses?: UpdateStatus[] } = {}): UpdateChannel => {
+  /** The SDK's update channel on the device's one connection; `start` subscribes, then connects. */
+  const device = (id: string, o: { infusing?: () => boolean; statuses?: UpdateStatus[] } = {}): { channel: UpdateChannel; agent: DeviceAgent; start: () => void } => {
     const d = devs[id]!;
     const client = new UpdateClient({
       deviceId: id, model: 'pump-m', hardwareRevision: 'A', trustedRoot: root, metadataBaseUrl: `${h.url}/tuf/metadata`, targetBaseUrl: `${h.url}/tuf/targets`,
       dataDir: join(work, id), factory: { version: '1.0.0', releaseId: null, target: null, sha256: null }, healthCheck: async () => true,
       onStatus: (s) => o.statuses?.push(s), isSafeToInstall: () => !(o.infusing?.() ?? false),
     });
-    const ch = new UpdateChannel({ url: `mqtts://127.0.0.1:${gw.broker!.port}`, credentials: { deviceId: id, certPem: d.certPem, keyPem: d.keyPem, caPem: pki.rootPem }, client, backoff: { baseMs: 100, maxMs: 400 }, recheckMs: 300 });
-    channels.push(ch);
-    return ch;
+    const queue = new OfflineQueue({ file: join(work, `${id}-queue.jsonl`), fsync: false });
+    const agent = new DeviceAgent({ url: `mqtts://127.0.0.1:${gw.broker!.port}`, credentials: { deviceId: id, certPem: d.certPem, keyPem: d.keyPem, caPem: pki.rootPem }, queue, backoff: { baseMs: 100, maxMs: 400 } });
+    const channel = new UpdateChannel({ agent, client, recheckMs: 300 });
+    stops.push(async () => {
+      channel.stop();
+      await agent.stop();
+      queue.close();
+    });
+    return { channel, agent, start: () => {
+      void channel.start();
+      agent.start();
+    } };
   };
   const row = async (deviceId: string) => h.t.db.selectFrom('campaign_device').select(['status', 'detail']).where('campaign_id', '=', campaignId).where('device_id', '=', deviceId).executeTakeFirstOrThrow();
 
@@ -82,8 +94,8 @@ describe('update campaigns over MQTT (device SDK, embedded broker, mTLS)', () =>
     const pump = device('dev_infusing', { infusing: () => infusing, statuses });
     pump.start();
     // Connected and subscribed: its check on connect is answered with "none" before the campaign exists.
-    const first = new Promise((r) => pump.once('desired', r));
-    await until(() => pump.connected);
+    const first = new Promise((r) => pump.channel.once('desired', r));
+    await until(() => pump.agent.connected);
     assert.deepEqual(await first, { v: 1, kind: 'none' });
     const created = await h.call('POST', '/api/v1/campaigns', { releaseId: (await h.t.db.selectFrom('release').select('id').where('version', '=', '2.0.0').executeTakeFirstOrThrow()).id, name: 'pilot over mqtt', selection: { model: 'pump-m', tags: ['mqtt-pilot'] }, phases: [100], successThreshold: 1, failureThreshold: 0.5 });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -103,11 +115,14 @@ describe('update campaigns over MQTT (device SDK, embedded broker, mTLS)', () =>
     assert.equal(view.counts.installed, 1);
     assert.equal(view.deferredForTherapy, 0);
     assert.equal(view.state, 'running');
+    // Desired states, checks and every status report: one MQTT connection, the device's own.
+    const connections = await h.t.db.selectFrom('device_connection').select('disconnected_at').where('device_id', '=', 'dev_infusing').execute();
+    assert.deepEqual(connections, [{ disconnected_at: null }]);
   });
 
   it('gives an offline device its desired state when it connects; its installed report completes the campaign', async () => {
     const late = device('dev_offline');
-    const result = new Promise((r) => late.once('result', r));
+    const result = new Promise((r) => late.channel.once('result', r));
     late.start();
     assert.deepEqual(await result, { kind: 'installed', version: '2.0.0' });
     await until(async () => (await h.call('GET', `/api/v1/campaigns/${campaignId}`)).body.state === 'completed');

@@ -2,7 +2,9 @@
 export { OfflineQueue } from './queue/offline-queue.ts';
 export type { QueuedMessage } from './queue/offline-queue.ts';
 export { DeviceAgent } from './mqtt/device-agent.ts';
-export type { DeviceAgentOptions, DeviceCredentials, Refusal } from './mqtt/device-agent.ts';
+export type { DeviceAgentOptions, DeviceCredentials, Refusal, SubscribeOptions, TopicHandler } from './mqtt/device-agent.ts';
+export { DeviceAgentError } from './mqtt/errors.ts';
+export type { DeviceAgentErrorCode } from './mqtt/errors.ts';
 export { backoffDelayMs } from './mqtt/backoff.ts';
 export { EstClient, EstClientError, newKeyAndCsr, msUntilExpiry } from './est/est-client.ts';
 export type { EnrolAuth } from './est/est-client.ts';

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { assertWithinCarriedLimits, type CommandEnvelope, commandKeyId, isMedTrustError, type NonceRegistry, type SignedCommand, verifySignedCommand } from '@medtrust/core';
-import mqtt, { type MqttClient } from 'mqtt';
-import type { DeviceCredentials } from '../mqtt/device-agent.ts';
+import type { DeviceAgent } from '../mqtt/device-agent.ts';
+import { DeviceAgentError } from '../mqtt/errors.ts';
 import { BoundedNonceRegistry } from './bounded-nonce-registry.ts';
 
 /** What the device tells the platform on `devices/{id}/command-results` (docs/clinical-commands.md). */
@@ -19,9 +19,8 @@ export interface CommandResult {
 export type CommandHandler = (command: CommandEnvelope) => Promise<void>;
 
 export interface CommandAgentOptions {
-  /** `mqtts://host:port`. */
-  readonly url: string;
-  readonly credentials: DeviceCredentials;
+  /** The device's one MQTT connection; it must have a persistent session (`persistentSession: true`). */
+  readonly agent: DeviceAgent;
   /** The platform's command-signing public key, pinned at provisioning (PEM or KeyObject). */
   readonly publicKey: KeyObject | string;
   readonly handler: CommandHandler;
@@ -46,46 +45,39 @@ export function commandPublicKey(pem: string, expectedKeyId?: string): KeyObject
 }
 
 /**
- * The device's command side: a second MQTT connection (client id `{device id}-commands`, a
- * persistent session so that commands sent while it was away are delivered, and then refused if
- * stale) that verifies every command (signature with the pinned key, device, freshness, nonce),
- * re-checks the hard limits it carries, hands it to the handler, and reports each step.
+ * The device's command side, on the agent's connection: subscribes to `devices/{id}/commands`,
+ * verifies every command (signature with the pinned key, device, freshness, nonce), re-checks the
+ * hard limits it carries, hands it to the handler, and reports each step through the agent's
+ * disk queue (a result produced while offline is delivered after the reconnect, in order). The
+ * agent's persistent session keeps commands sent while the device was away; they are delivered
+ * when it reconnects, and refused if they went stale meanwhile.
  */
-export class CommandAgent extends EventEmitter<{ result: [CommandResult]; connected: [] }> {
+export class CommandAgent extends EventEmitter<{ result: [CommandResult] }> {
   readonly #o: CommandAgentOptions;
   readonly #key: KeyObject;
   readonly #nonces: NonceRegistry;
-  #client: MqttClient | undefined;
 
   constructor(opts: CommandAgentOptions) {
     super();
+    // Without a persistent session a command sent during an outage would be lost at the broker.
+    if (!opts.agent.persistentSession) throw new DeviceAgentError('MQTT_SESSION_NOT_PERSISTENT', 'commands need a DeviceAgent with persistentSession: true');
     this.#o = opts;
     this.#key = typeof opts.publicKey === 'string' ? commandPublicKey(opts.publicKey) : opts.publicKey;
     this.#nonces = opts.nonces ?? new BoundedNonceRegistry();
   }
 
-  get connected(): boolean {
-    return this.#client?.connected === true;
+  /**
+   * Takes commands from now on. Call before `agent.start()` so that commands waiting in the
+   * session find the handler; resolves once the broker granted the subscription (which needs the
+   * agent connected), rejects with MQTT_SUBSCRIPTION_REFUSED.
+   */
+  start(): Promise<void> {
+    return this.#o.agent.subscribe(COMMANDS_SUFFIX, (payload) => void this.#onCommand(payload));
   }
 
-  /** Connects and subscribes; resolves once the subscription is granted. */
-  async start(): Promise<void> {
-    const c = this.#o.credentials;
-    const client = await mqtt.connectAsync(this.#o.url, {
-      clientId: `${c.deviceId}-commands`, cert: c.certPem, key: c.keyPem, ca: c.caPem, protocolVersion: 4, clean: false, reconnectPeriod: 1000, connectTimeout: 10_000,
-    });
-    this.#client = client;
-    client.on('message', (_topic, payload) => void this.#onCommand(payload));
-    client.on('connect', () => this.emit('connected'));
-    client.on('error', () => undefined);
-    const granted = await client.subscribeAsync(`devices/${c.deviceId}/${COMMANDS_SUFFIX}`, { qos: 1 });
-    if (granted.some((g) => g.qos === 0x80)) throw new Error('the broker refused the command subscription');
-    this.emit('connected');
-  }
-
-  async stop(): Promise<void> {
-    await this.#client?.endAsync();
-    this.#client = undefined;
+  /** Takes no more commands: unsubscribes (the broker then keeps none for this device). */
+  stop(): void {
+    this.#o.agent.unsubscribe(COMMANDS_SUFFIX);
   }
 
   async #onCommand(payload: Buffer): Promise<void> {
@@ -94,26 +86,26 @@ export class CommandAgent extends EventEmitter<{ result: [CommandResult]; connec
     let env: CommandEnvelope;
     try {
       signed = JSON.parse(payload.toString('utf8')) as SignedCommand;
-      env = verifySignedCommand(signed, { publicKey: this.#key, deviceId: this.#o.credentials.deviceId, nowMs: now, nonces: this.#nonces, ...(this.#o.maxClockSkewMs !== undefined ? { maxClockSkewMs: this.#o.maxClockSkewMs } : {}) });
+      env = verifySignedCommand(signed, { publicKey: this.#key, deviceId: this.#o.agent.deviceId, nowMs: now, nonces: this.#nonces, ...(this.#o.maxClockSkewMs !== undefined ? { maxClockSkewMs: this.#o.maxClockSkewMs } : {}) });
       // IEC 62304 defence in depth: the device re-checks the hard limits itself.
       assertWithinCarriedLimits(env);
     } catch (e) {
       return this.#report(claimedId(payload), 'refused', isMedTrustError(e) ? e.code : 'COMMAND_MALFORMED');
     }
-    await this.#report(env.id, 'accepted');
+    this.#report(env.id, 'accepted');
     try {
       await this.#o.handler(env);
     } catch (e) {
       return this.#report(env.id, 'failed', isMedTrustError(e) ? e.code : 'COMMAND_HANDLER_FAILED');
     }
-    await this.#report(env.id, 'executed');
+    this.#report(env.id, 'executed');
   }
 
-  async #report(commandId: string | null, result: CommandResult['result'], code?: string): Promise<void> {
+  #report(commandId: string | null, result: CommandResult['result'], code?: string): void {
     const r: CommandResult = { v: 1, commandId, result, ...(code ? { code } : {}), at: (this.#o.nowMs ?? Date.now)() };
     this.emit('result', r);
-    // QoS 1: mqtt.js keeps it until the PUBACK, which the platform sends after recording it.
-    await this.#client?.publishAsync(`devices/${this.#o.credentials.deviceId}/${COMMAND_RESULTS_SUFFIX}`, JSON.stringify(r), { qos: 1 }).catch(() => undefined);
+    // On disk until the PUBACK, which the platform sends after recording it.
+    this.#o.agent.publish(COMMAND_RESULTS_SUFFIX, r);
   }
 }
 

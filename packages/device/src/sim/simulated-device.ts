@@ -66,7 +66,6 @@ export class SimulatedDevice {
   readonly health: HealthModel;
   readonly queue: OfflineQueue;
   #agent: DeviceAgent | undefined;
-  #commands: CommandAgent | undefined;
   #credentials: DeviceCredentials | undefined;
   #nextReportMs: number;
   #nextHealthMs: number;
@@ -131,11 +130,15 @@ export class SimulatedDevice {
   connect(): void {
     if (!this.#credentials) throw new Error(`${this.serial} is not enrolled`);
     if (!this.#agent) {
-      this.#agent = new DeviceAgent({ url: this.o.mqttUrl, credentials: this.#credentials, queue: this.queue, backoff: { baseMs: 500, maxMs: 10_000 } });
+      // One connection per device; pumps that take commands keep a persistent session so a
+      // command sent during an outage is delivered when they are back.
+      const commands = this.o.commandKeyPem !== undefined && this.model.kind === 'infusion-pump';
+      this.#agent = new DeviceAgent({ url: this.o.mqttUrl, credentials: this.#credentials, queue: this.queue, backoff: { baseMs: 500, maxMs: 10_000 }, persistentSession: commands });
       this.#agent.on('refused', () => void this.#refused++);
-    }
-    if (!this.#commands && this.o.commandKeyPem && this.model.kind === 'infusion-pump') {
-      this.#commands = new CommandAgent({ url: this.o.mqttUrl, credentials: this.#credentials, publicKey: this.o.commandKeyPem, handler: (c) => this.#execute(c) });
+      if (commands && this.o.commandKeyPem) {
+        // Registered before the agent first connects; the agent subscribes again on every reconnect.
+        void new CommandAgent({ agent: this.#agent, publicKey: this.o.commandKeyPem, handler: (c) => this.#execute(c) }).start();
+      }
     }
     if (this.#offlineUntilMs === 0) this.#transition = this.#transition.then(() => this.#online());
   }
@@ -181,13 +184,10 @@ export class SimulatedDevice {
 
   async #online(): Promise<void> {
     this.#agent?.start();
-    // The command connection retries by itself once up; a failed first connect waits for the next outage's end.
-    await this.#commands?.start().catch(() => undefined);
   }
 
   async #offline(): Promise<void> {
     await this.#agent?.stop();
-    await this.#commands?.stop();
   }
 
   /** A command the SDK verified (signature, device, freshness, nonce, carried limits): the pump applies it. */

@@ -1,7 +1,5 @@
 import { EventEmitter } from 'node:events';
-import mqtt, { type MqttClient } from 'mqtt';
-import { backoffDelayMs } from '../mqtt/backoff.ts';
-import type { DeviceCredentials } from '../mqtt/device-agent.ts';
+import type { DeviceAgent } from '../mqtt/device-agent.ts';
 import type { UpdateClient, UpdateResult } from './update-client.ts';
 import type { UpdateStatus } from './update-status.ts';
 
@@ -12,94 +10,64 @@ export type DesiredStateMessage =
   | { readonly v: 1; readonly kind: 'install'; readonly campaignId: string; readonly releaseId: string; readonly version: string; readonly target: string; readonly emergency: boolean };
 
 export interface UpdateChannelOptions {
-  /** `mqtts://host:port` of the platform's broker. */
-  readonly url: string;
-  readonly credentials: DeviceCredentials;
+  /** The device's one MQTT connection. */
+  readonly agent: DeviceAgent;
   readonly client: UpdateClient;
-  readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
   /** After a deferral (therapy running) or a wait, ask again this much later. */
   readonly recheckMs?: number;
 }
 
+const DESIRED_SUFFIX = 'updates/desired';
+const STATUS_SUFFIX = 'update-status';
+
 /**
- * The device's half of campaigns over MQTT. Its own connection (client id `{device id}-updates`,
- * which the gateway allows) so the telemetry agent is untouched. On every (re)connect it
- * subscribes to its desired-state topic and then asks for the current state, which is how it
- * catches up after being offline; it installs what it is told through the TUF client, which
- * verifies everything again, and reports each step tagged with the campaign.
+ * The device's half of campaigns over MQTT, on the agent's connection. Every time the broker
+ * grants its desired-state subscription (each connect) it asks for the current state, which is
+ * how it catches up after being offline; it installs what it is told through the TUF client,
+ * which verifies everything again, and reports each step tagged with the campaign through the
+ * agent's disk queue, so reports made while offline arrive after the reconnect, in order.
  */
 export class UpdateChannel extends EventEmitter<{ desired: [DesiredStateMessage]; result: [UpdateResult | Error] }> {
   readonly #o: UpdateChannelOptions;
-  #client: MqttClient | undefined;
   #stopped = true;
-  #attempt = 0;
-  #timer: NodeJS.Timeout | undefined;
   #recheck: NodeJS.Timeout | undefined;
   #busy = false;
   #next: DesiredStateMessage | undefined;
-  /** The newest status not yet acknowledged by the platform; resent after a reconnect. */
-  #unsent: string | undefined;
 
   constructor(opts: UpdateChannelOptions) {
     super();
     this.#o = opts;
   }
 
-  get connected(): boolean {
-    return this.#client?.connected === true;
-  }
-
-  start(): void {
+  /**
+   * Listens for desired states; call before or after `agent.start()`. Resolves once the broker
+   * granted the subscription (which needs the agent connected), rejects with MQTT_SUBSCRIPTION_REFUSED.
+   */
+  start(): Promise<void> {
     this.#stopped = false;
-    this.#connect();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    clearTimeout(this.#recheck);
-    await this.#client?.endAsync(true);
-    this.#client = undefined;
-  }
-
-  /** Asks the platform for this device's desired state (also done on every connect). */
-  check(): void {
-    this.#client?.publish(this.#topic('update-status'), JSON.stringify({ v: 1, kind: 'check' }), { qos: 1 });
-  }
-
-  #topic(suffix: string): string {
-    return `devices/${this.#o.credentials.deviceId}/${suffix}`;
-  }
-
-  #connect(): void {
-    const c = this.#o.credentials;
-    const client = mqtt.connect(this.#o.url, {
-      clientId: `${c.deviceId}-updates`, cert: c.certPem, key: c.keyPem, ca: c.caPem, protocolVersion: 4, clean: true,
-      reconnectPeriod: 0, connectTimeout: 10_000,
-    });
-    this.#client = client;
-    client.on('connect', () => {
-      this.#attempt = 0;
-      // Subscribe first: the answer to the check must find the subscription in place.
-      client.subscribe(this.#topic('updates/desired'), { qos: 1 }, (err) => {
-        if (err) return;
-        if (this.#unsent) this.#publishStatus(this.#unsent);
-        this.check();
-      });
-    });
-    client.on('message', (topic, payload) => {
-      if (topic !== this.#topic('updates/desired')) return;
+    return this.#o.agent.subscribe(DESIRED_SUFFIX, (payload) => {
       const d = parseDesired(payload);
       if (!d) return;
       this.emit('desired', d);
       this.#onDesired(d);
+    }, {
+      // Subscribed first: the answer to the check must find the subscription in place.
+      onGranted: () => this.check(),
     });
-    client.on('error', () => undefined);
-    client.on('close', () => {
-      if (this.#client !== client || this.#stopped) return;
-      const delay = backoffDelayMs(this.#attempt++, this.#o.backoff ?? { baseMs: 1000, maxMs: 60_000 });
-      this.#timer = setTimeout(() => this.#connect(), delay);
-    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#recheck);
+    this.#o.agent.unsubscribe(DESIRED_SUFFIX);
+  }
+
+  /**
+   * Asks the platform for this device's desired state (also done on every connect). Not queued:
+   * a check made while offline is pointless, the connect asks anyway.
+   */
+  check(): void {
+    this.#o.agent.publishIfConnected(STATUS_SUFFIX, { v: 1, kind: 'check' });
   }
 
   #onDesired(d: DesiredStateMessage): void {
@@ -152,16 +120,8 @@ export class UpdateChannel extends EventEmitter<{ desired: [DesiredStateMessage]
     const body: Record<string, unknown> = { v: 1, campaignId, kind: s.kind, version: s.version };
     if (s.kind === 'pending' && s.reason) body.reason = s.reason;
     if (s.kind === 'failed' || s.kind === 'rolled-back') body.code = s.code;
-    this.#publishStatus(JSON.stringify(body));
-  }
-
-  #publishStatus(payload: string): void {
-    this.#unsent = payload;
-    const client = this.#client;
-    if (!client?.connected) return;
-    client.publish(this.#topic('update-status'), payload, { qos: 1 }, (err) => {
-      if (!err && this.#unsent === payload) this.#unsent = undefined;
-    });
+    // On disk until the PUBACK, which the platform sends after updating the campaign row.
+    this.#o.agent.publish(STATUS_SUFFIX, body);
   }
 }
 
