@@ -6,10 +6,20 @@
 // Second part: one release rolled through 10,000 simulated devices (desired state + status
 // report each, 50 at a time): platform CPU per device against a bare SQLite update per device,
 // and the time one phase decision (count of the open phases) takes at that size.
+// Third part: desired-state checks over HTTPS (GET /device/v1/updates/desired) with mTLS through
+// the running platform's :8443 device listener (`Platform.start`), a few hundred devices with
+// their own LDevIDs and a campaign pending, against a plain node:https server with the same TLS
+// settings returning the same bytes; TLS keep-alive load from a worker (tls-keepalive-load.ts).
+import 'reflect-metadata';
+import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
@@ -22,7 +32,10 @@ import { createLogger } from '../packages/server/src/logging/index.ts';
 import { allMigrations } from '../packages/server/src/migrations.ts';
 import { createUpdates } from '../packages/server/src/updates/index.ts';
 import { TestKeyStore } from '../packages/server/src/updates/test-key-store.ts';
+import { newKeyAndCsr } from '../packages/device/src/index.ts';
+import { loadConfig, Platform } from '../packages/server/src/index.ts';
 import type { BenchRow } from './bench-row.ts';
+import { tlsKeepAliveLoad } from './tls-keepalive-load.ts';
 
 const DURATION_MS = 4000;
 const CONNECTIONS = 32;
@@ -156,7 +169,72 @@ async function campaignRows(): Promise<BenchRow[]> {
 }
 
 export async function run(): Promise<BenchRow[]> {
-  return [...(await checkRows()), ...(await campaignRows())];
+  return [...(await checkRows()), ...(await httpsRows()), ...(await campaignRows())];
+}
+
+const HTTPS_DEVICES = 320;
+/** Requests per device before its connection moves on (a new handshake with the next LDevID). */
+const REQUESTS_PER_DEVICE = 200;
+
+async function httpsRows(): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'medtrust-bench-https-'));
+  const env = { MEDTRUST_DATA_DIR: join(dir, 'data'), MEDTRUST_HTTP_PORT: '0', MEDTRUST_HTTPS_PORT: '0', MEDTRUST_MQTT_PORT: '0', MEDTRUST_MASTER_KEY: 'bench-https-updates-master-key-0123', MEDTRUST_LOG_LEVEL: 'silent' };
+  const p = await Platform.open({ config: loadConfig(env), logger: createLogger({ level: 'silent' }) });
+  try {
+    const listening = await p.start();
+    const s = p.services;
+    const tenantId = await s.tenants.ensureOperator();
+    const devices = await s.devices.createMany(Array.from({ length: HTTPS_DEVICES }, (_, i) => ({ serial: `HB-${i}`, model: 'pump-hb', hardwareRevision: 'A', tenantId })), 'bench');
+    const creds: Array<{ cert: string; key: string }> = [];
+    for (const d of devices) {
+      const { keyPem, csrDer } = await newKeyAndCsr(d.id);
+      creds.push({ cert: (await s.issuer.issueLdevid({ deviceId: d.id, csrDer, actor: 'bench' })).pem, key: keyPem });
+    }
+    await s.db.updateTable('device').set({ state: 'active' }).where('model', '=', 'pump-hb').execute();
+    const rel = await s.updates.releases.create({ tenantId, models: ['pump-hb'], version: '2.0.0', fileName: 'fw.bin', artifact: Buffer.from('fw'), actor: 'bench' });
+    await s.updates.releases.transition(rel.id, 'approve', 'bench');
+    await s.updates.releases.transition(rel.id, 'publish', 'bench');
+    await s.updates.campaigns.create({ releaseId: rel.id, name: 'bench https', selection: { model: 'pump-hb' }, phases: [100], actor: 'bench' });
+    // Every device has the same pending install, so every answer is the same bytes.
+    const bytes = Buffer.from(JSON.stringify(await s.updates.channel.desiredMessage(devices[0]!.id)));
+    const rootPem = (await s.cas.get('root')).certificatePem;
+    const clientCas = await Promise.all((['manufacturing', 'operational'] as const).map(async (n) => (await s.cas.get(n)).certificatePem));
+    // The baseline: node:https with the listener's TLS settings and a server certificate of the same kind.
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const serverCert = await s.issuer.issueTlsServer({ hostnames: ['localhost'], ipAddresses: ['127.0.0.1'], publicKey });
+    const plain = createHttpsServer({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: serverCert.chainPem, ca: clientCas, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+      res.end(bytes);
+    });
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    try {
+      const path = '/device/v1/updates/desired';
+      const common = { path, durationMs: DURATION_MS, connections: CONNECTIONS, devices: creds, ca: rootPem, requestsPerDevice: REQUESTS_PER_DEVICE };
+      const platformPort = Number(new URL(listening.httpsUrl).port);
+      const medtrust = await tlsKeepAliveLoad({ ...common, port: platformPort, status: 200, length: bytes.length });
+      const etag = await new Promise<string>((resolve, reject) => {
+        httpsGet({ host: '127.0.0.1', port: platformPort, path, ca: rootPem, cert: creds[0]!.cert, key: creds[0]!.key, agent: false }, (res) => {
+          res.resume();
+          resolve(String(res.headers.etag));
+        }).on('error', reject);
+      });
+      const conditional = await tlsKeepAliveLoad({ ...common, port: platformPort, status: 304, length: 0, headers: { 'if-none-match': etag } });
+      const node = await tlsKeepAliveLoad({ ...common, port: (plain.address() as AddressInfo).port, status: 200, length: bytes.length });
+      const note = `mTLS keep-alive, ${CONNECTIONS} connections, ${HTTPS_DEVICES} devices with their own LDevID (new handshake every ${REQUESTS_PER_DEVICE} requests; ${medtrust.handshakes} handshakes), campaign pending; ${DURATION_MS / 1000} s each; target >= 10000/s`;
+      return [
+        { name: 'desired-state checks over HTTPS (platform :8443)', value: medtrust.perSecond, unit: 'req/s', baseline: 'plain node:https (requestCert), same bytes', ratio: medtrust.perSecond / node.perSecond, note },
+        { name: 'desired-state conditional checks over HTTPS, 304 (platform :8443)', value: conditional.perSecond, unit: 'req/s', baseline: 'plain node:https (requestCert), 200 with the bytes', ratio: conditional.perSecond / node.perSecond, note },
+        { name: 'plain node:https (requestCert) baseline', value: node.perSecond, unit: 'req/s' },
+      ];
+    } finally {
+      plain.closeAllConnections();
+      plain.close();
+    }
+  } finally {
+    await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function checkRows(): Promise<BenchRow[]> {

@@ -61,7 +61,8 @@ export class HttpsDeviceSessions implements LiveSessions {
       const session = await pending;
       // RFC 5280 §4.1.2.5: not after notAfter; checked per request, the sweep cuts idle sockets.
       if (this.#clock.nowMs() >= session.certNotAfter) {
-        this.#drop(socket, session);
+        // Answered with its code, then the connection closes (Connection: close below).
+        this.#forget(socket, session);
         throw new PkiError('CERT_EXPIRED', 'the client certificate expired during this connection', { details: { serial: session.certSerial } });
       }
       return session;
@@ -96,7 +97,7 @@ export class HttpsDeviceSessions implements LiveSessions {
   async #connect(socket: TLSSocket, remoteAddress: string): Promise<DeviceSession> {
     let session: DeviceSession;
     try {
-      session = await this.#authenticator.authenticate(socket.getPeerCertificate().raw);
+      session = await this.#authenticator.authenticate(socket.getPeerCertificate().raw, { transport: 'https', remoteAddress });
     } catch (e) {
       const code = isMedTrustError(e) ? e.code : 'INTERNAL';
       this.#metrics.authFailures.inc({ transport: 'https', code });
