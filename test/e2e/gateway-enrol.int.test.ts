@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
 import { DeviceAgent, EstClient, newKeyAndCsr, OfflineQueue, renewIfDue, type DeviceCredentials } from '../../packages/device/src/index.ts';
 import { DeviceAuthenticator, RegistryDeviceDirectory } from '../../packages/server/src/gateway/index.ts';
 import { loadConfig, Platform, type Listening } from '../../packages/server/src/index.ts';
@@ -76,5 +77,38 @@ describe('device SDK against the running platform', () => {
     // The superseded certificate, authenticated exactly as the broker does it.
     const a = new DeviceAuthenticator({ certificates: p.services.certificates, devices: new RegistryDeviceDirectory(p.services.devices) });
     await assert.rejects(a.authenticate(new X509Certificate(old.certPem).raw), { code: 'CERT_REVOKED' });
+  });
+
+  it('gives connect-time policies the connecting address: a device outside the allowed network is refused at CONNECT', async () => {
+    const s = p.services;
+    const operator = await s.tenants.ensureOperator();
+    const yaml = [
+      'name: clinical-network-only', 'trigger:', '  event: device.connect', 'rules:', '  - name: outside-clinical-network', '    when:', '      all:',
+      '        - fact: connection.remoteAddress', '          notInCidr: [10.0.0.0/8]', '    actions:', '      - kind: deny', '',
+    ].join('\n');
+    const policy = await s.policies.store.save(operator, s.policies.parser.parseText(yaml), 'test');
+    const connect = (): Promise<string> => new Promise((resolve) => {
+      const c = mqtt.connect(listening.mqttUrl!, { clientId: `${deviceId}-probe`, cert: creds.certPem, key: creds.keyPem, ca: rootPem, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
+      c.on('connect', () => {
+        resolve('connected');
+        void c.endAsync(true);
+      });
+      c.on('error', (e) => {
+        resolve(`refused: ${e.message}`);
+        void c.endAsync(true);
+      });
+      c.on('close', () => resolve('closed'));
+    });
+    // The test connects from 127.0.0.1, outside 10.0.0.0/8.
+    assert.match(await connect(), /refused|closed/);
+    const decisions = await s.db.selectFrom('policy_decision').select(['rule', 'trigger', 'facts']).where('device_id', '=', deviceId).where('policy_id', '=', policy.id).execute();
+    assert.equal(decisions.length, 1);
+    assert.equal(decisions[0]!.trigger, 'device.connect');
+    assert.equal(decisions[0]!.rule, 'outside-clinical-network');
+    assert.match(decisions[0]!.facts, /"connection\.remoteAddress":"(::ffff:)?127\.0\.0\.1"/);
+    const denied = await s.db.selectFrom('audit_entry').select('details').where('action', '=', 'gateway.connect').where('outcome', '=', 'denied').execute();
+    assert.ok(denied.some((a) => /POLICY_DENIED/.test(a.details)));
+    await s.policies.store.disable(operator, policy.id, 'test');
+    assert.equal(await connect(), 'connected');
   });
 });

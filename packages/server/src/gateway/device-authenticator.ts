@@ -16,7 +16,7 @@ export interface DeviceSession {
 /** Policy seam asked at connect time (policy/ implements it; the gateway does not import it). */
 export interface DeviceAdmission {
   /** Throws a coded error (POLICY_DENIED) when an enabled policy refuses the device. */
-  admitConnect(c: { deviceId: string; transport?: string }): Promise<void>;
+  admitConnect(c: { deviceId: string; transport?: string; remoteAddress?: string | null }): Promise<void>;
 }
 
 /**
@@ -37,8 +37,11 @@ export class DeviceAuthenticator {
     this.#admission = opts.admission;
   }
 
-  /** Throws a coded error (GatewayError or PkiError) when the device must be refused. */
-  async authenticate(certDer: Buffer | undefined): Promise<DeviceSession> {
+  /**
+   * Throws a coded error (GatewayError or PkiError) when the device must be refused. `connection`
+   * (transport, peer address) is what connect-time policies see as `connection.*` facts.
+   */
+  async authenticate(certDer: Buffer | undefined, connection?: { readonly transport: 'mqtt' | 'https'; readonly remoteAddress: string | null }): Promise<DeviceSession> {
     if (!certDer || certDer.length === 0) throw new GatewayError('CLIENT_CERT_REQUIRED', 'no client certificate');
     let cert: X509Certificate;
     try {
@@ -63,7 +66,7 @@ export class DeviceAuthenticator {
     if (!current || current.serial !== record.serial) throw new PkiError('CERT_REVOKED', 'the client certificate was replaced by a newer LDevID', { details: { serial: record.serial } });
     const device = await this.#admissible(record.device_id);
     // docs/policy.md: connect-time policies (e.g. minimum firmware per model) once per connection.
-    await this.#admission?.admitConnect({ deviceId: device.id });
+    await this.#admission?.admitConnect({ deviceId: device.id, ...(connection ? { transport: connection.transport, remoteAddress: connection.remoteAddress } : {}) });
     return { deviceId: device.id, tenantId: device.tenantId, model: device.model, certSerial: record.serial, certNotAfter: record.not_after };
   }
 

@@ -152,7 +152,7 @@ export class EmbeddedBroker implements DeviceBroker {
     const socket = client.conn as TLSSocket;
     try {
       const der = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().raw : undefined;
-      const session = await o.authenticator.authenticate(der);
+      const session = await o.authenticator.authenticate(der, { transport: 'mqtt', remoteAddress: socket.remoteAddress ?? null });
       // The client id names the session aedes keys takeovers by: another device choosing this
       // device's client id would kick it off, so the client id must be the certificate's device id
       // (or `{device id}-{suffix}` for a second connection of the same device).
