@@ -42,6 +42,14 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal((await audits('command.device-executed')).length, 1);
     });
 
+    it('keeps executed when accepted and executed arrive together (the later report re-reads and applies)', async () => {
+      for (let i = 0; i < 5; i++) {
+        await insert(`cmd_race${i}`);
+        await Promise.all([report({ commandId: `cmd_race${i}`, result: 'accepted' }), report({ commandId: `cmd_race${i}`, result: 'executed' })]);
+        assert.equal((await status(`cmd_race${i}`)).status, 'executed');
+      }
+    });
+
     it('records a verified refusal as rejected with its code; a replay, forgery or late report changes nothing but is audited', async () => {
       await insert('cmd_b');
       await report({ commandId: 'cmd_b', result: 'refused', code: 'COMMAND_LIMIT_EXCEEDED' });

@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '@medtrust/core';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../../audit/index.ts';
 import type { Database } from '../../db/index.ts';
+import type { DeviceCommandTable } from '../tables.ts';
 import { type CommandAck, nextCommandStatus, parseCommandAck } from './command-ack.ts';
 
 /**
@@ -49,11 +50,17 @@ export class CommandResults {
   }
 
   async record(session: { readonly deviceId: string; readonly tenantId: string }, ack: CommandAck): Promise<void> {
-    const row = ack.commandId === null ? undefined
-      : await this.#db.selectFrom('device_command').select(['id', 'tenant_id', 'status']).where('id', '=', ack.commandId).where('device_id', '=', session.deviceId).executeTakeFirst();
-    const next = row ? nextCommandStatus(row.status, ack) : undefined;
+    let row: { id: string; tenant_id: string; status: DeviceCommandTable['status'] } | undefined;
+    let next: ReturnType<typeof nextCommandStatus>;
     let applied = false;
-    if (row && next) {
+    // Compare-and-set on the status, read again when another report moved it first: `accepted`
+    // and `executed` can arrive together (one socket read, or consumers running concurrently),
+    // and the later one must not be lost. A handful of rounds: each lost race means progress.
+    for (let attempt = 0; attempt < 5 && !applied; attempt++) {
+      row = ack.commandId === null ? undefined
+        : await this.#db.selectFrom('device_command').select(['id', 'tenant_id', 'status']).where('id', '=', ack.commandId).where('device_id', '=', session.deviceId).executeTakeFirst();
+      next = row ? nextCommandStatus(row.status, ack) : undefined;
+      if (!row || !next) break;
       const now = this.#clock.nowMs();
       const u = await this.#db.updateTable('device_command')
         .set({ status: next, ack_detail: ack.code ?? ack.result, ...(next === 'acknowledged' || next === 'rejected' || row.status === 'issued' ? { acked_at: now } : {}) })
