@@ -27,6 +27,7 @@ for (const dialect of TEST_DIALECTS) {
     let app: FastifyInstance;
     let port: number;
     let dev: TestDeviceCert;
+    let renewed: TestDeviceCert;
     let offsetMs = 0;
     let seq = 0;
 
@@ -35,6 +36,7 @@ for (const dialect of TEST_DIALECTS) {
       await migrateToLatest(t.db, dialect, allMigrations);
       pki = await createOpensslTestPki(t.db);
       dev = await pki.enrolDevice({ deviceId: 'dev_s', tenantId: 'ten_s', state: 'enrolled', validDays: 2 });
+      renewed = await pki.enrolDevice({ deviceId: 'dev_r', tenantId: 'ten_s', state: 'active' });
       const metrics = new Registry();
       const logger = createLogger({ level: 'silent' });
       gw = await DeviceGateway.start({ db: t.db, audit: new DbAuditLog({ db: t.db, dialect }), events: new LocalEventBus(), logger, metrics, node: 'n1', clock: { nowMs: () => Date.now() + offsetMs }, certificates: new TableCertificateStore(t.db), devices: new TableDeviceDirectory(t.db), mqtt: undefined });
@@ -103,6 +105,28 @@ for (const dialect of TEST_DIALECTS) {
         assert.equal(gw.https.connections, 0);
         // A new connection is refused by the full check.
         assert.deepEqual(await post(agent).then((r) => [r.status, r.code]), [403, 'CERT_EXPIRED']);
+      } finally {
+        offsetMs = 0;
+        agent.destroy();
+      }
+    });
+
+    it('runs the full check again after a minute on a live connection: a superseded LDevID is refused then', async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: renewed.certPem, key: renewed.keyPem, ca: pki.rootPem });
+      try {
+        const ok = await post(agent);
+        assert.equal(ok.status, 202);
+        // Renewal supersedes the old LDevID without an event: the live session does not hear of it...
+        await t.db.updateTable('certificate').set({ status: 'superseded' }).where('serial', '=', renewed.serial).execute();
+        const cached = await post(agent);
+        assert.deepEqual([cached.status, cached.socket], [202, ok.socket]);
+        // ...until the session is a minute old and the next request runs the authenticator again.
+        offsetMs = 61_000;
+        const closed = new Promise((r) => ok.socket.once('close', r));
+        const refused = await post(agent);
+        assert.deepEqual([refused.status, refused.code, refused.socket], [403, 'CERT_REVOKED', ok.socket]);
+        await closed;
+        assert.deepEqual(gw.https.devicesWithCert(renewed.serial), []);
       } finally {
         offsetMs = 0;
         agent.destroy();

@@ -10,13 +10,21 @@ import type { DeviceDirectory } from './device-directory.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 import type { LiveSessions } from './live-revocation.ts';
 
+interface Authenticated {
+  readonly session: DeviceSession;
+  /** When the authenticator last passed this socket (clock ms). */
+  readonly atMs: number;
+}
+
 /**
  * Device authentication on the HTTPS listener, once per TLS connection: the first request on a
  * socket runs the full `DeviceAuthenticator` (as the MQTT broker does at CONNECT) and later
  * requests on that keep-alive socket reuse its session. Security rests on the connection being
  * cut when its grounds go away: the sockets are a `LiveSessions` registry, so live revocation
  * destroys them on a revoked certificate or a quarantined or decommissioned device, and a request
- * after the certificate's notAfter is refused and its socket closed.
+ * after the certificate's notAfter is refused and its socket closed. What sends no event (an
+ * LDevID superseded by renewal, a changed connect policy) is caught by running the full check
+ * again on the first request after `reauthenticateAfterMs`.
  */
 export class HttpsDeviceSessions implements LiveSessions {
   readonly #authenticator: DeviceAuthenticator;
@@ -26,10 +34,12 @@ export class HttpsDeviceSessions implements LiveSessions {
   readonly #logger: Logger | undefined;
   readonly #clock: Clock;
   /** The session of each authenticated socket (a promise: pipelined first requests share one authentication). */
-  readonly #bySocket = new WeakMap<TLSSocket, Promise<DeviceSession>>();
+  readonly #bySocket = new WeakMap<TLSSocket, Promise<Authenticated>>();
   readonly #byDevice = new Map<string, Map<TLSSocket, DeviceSession>>();
+  readonly #reauthenticateAfterMs: number;
 
-  constructor(opts: { authenticator: DeviceAuthenticator; devices: DeviceDirectory; audit: AuditLog; metrics: GatewayMetrics; logger?: Logger; clock?: Clock }) {
+  constructor(opts: { authenticator: DeviceAuthenticator; devices: DeviceDirectory; audit: AuditLog; metrics: GatewayMetrics; logger?: Logger; clock?: Clock; reauthenticateAfterMs?: number }) {
+    this.#reauthenticateAfterMs = opts.reauthenticateAfterMs ?? 60_000;
     this.#authenticator = opts.authenticator;
     this.#devices = opts.devices;
     this.#audit = opts.audit;
@@ -58,14 +68,26 @@ export class HttpsDeviceSessions implements LiveSessions {
       this.#bySocket.set(socket, pending);
     }
     try {
-      const session = await pending;
+      let auth = await pending;
+      const now = this.#clock.nowMs();
       // RFC 5280 §4.1.2.5: not after notAfter; checked per request, the sweep cuts idle sockets.
-      if (this.#clock.nowMs() >= session.certNotAfter) {
+      if (now >= auth.session.certNotAfter) {
         // Answered with its code, then the connection closes (Connection: close below).
-        this.#forget(socket, session);
-        throw new PkiError('CERT_EXPIRED', 'the client certificate expired during this connection', { details: { serial: session.certSerial } });
+        this.#forget(socket, auth.session);
+        throw new PkiError('CERT_EXPIRED', 'the client certificate expired during this connection', { details: { serial: auth.session.certSerial } });
       }
-      return session;
+      if (now - auth.atMs >= this.#reauthenticateAfterMs) {
+        // One check per socket however many requests arrive meanwhile.
+        const current = this.#bySocket.get(socket);
+        if (current === pending || current === undefined) {
+          pending = this.#recheck(socket, auth.session, request.ip);
+          this.#bySocket.set(socket, pending);
+        } else {
+          pending = current;
+        }
+        auth = await pending;
+      }
+      return auth.session;
     } catch (e) {
       // A refused connection is not reused: the device retries on a fresh handshake.
       this.#bySocket.delete(socket);
@@ -94,14 +116,12 @@ export class HttpsDeviceSessions implements LiveSessions {
     return out;
   }
 
-  async #connect(socket: TLSSocket, remoteAddress: string): Promise<DeviceSession> {
+  async #connect(socket: TLSSocket, remoteAddress: string): Promise<Authenticated> {
     let session: DeviceSession;
     try {
       session = await this.#authenticator.authenticate(socket.getPeerCertificate().raw, { transport: 'https', remoteAddress });
     } catch (e) {
-      const code = isMedTrustError(e) ? e.code : 'INTERNAL';
-      this.#metrics.authFailures.inc({ transport: 'https', code });
-      await this.#audit.append({ actor: 'device:unauthenticated', action: 'gateway.connect', outcome: 'denied', details: { code, transport: 'https', remoteAddress } }).catch(() => undefined);
+      await this.#denied(e, remoteAddress);
       throw e;
     }
     // Refused before it was registered: the socket closed while the authenticator ran.
@@ -118,7 +138,27 @@ export class HttpsDeviceSessions implements LiveSessions {
       await this.#devices.activate(session.deviceId, `device:${session.deviceId}`);
       await this.#audit.append({ actor: `device:${session.deviceId}`, action: 'gateway.connect', target: `device:${session.deviceId}`, tenantId: session.tenantId, details: { transport: 'https', certSerial: session.certSerial, remoteAddress } });
     })().catch((e: unknown) => this.#logger?.error({ err: e, deviceId: session.deviceId }, 'recording a device HTTPS connection failed'));
-    return session;
+    return { session, atMs: this.#clock.nowMs() };
+  }
+
+  /** The full check again for a live socket (same certificate: renegotiation is disabled). */
+  async #recheck(socket: TLSSocket, previous: DeviceSession, remoteAddress: string): Promise<Authenticated> {
+    let session: DeviceSession;
+    try {
+      session = await this.#authenticator.authenticate(socket.getPeerCertificate().raw, { transport: 'https', remoteAddress });
+    } catch (e) {
+      this.#forget(socket, previous);
+      await this.#denied(e, remoteAddress);
+      throw e;
+    }
+    this.#byDevice.get(session.deviceId)?.set(socket, session);
+    return { session, atMs: this.#clock.nowMs() };
+  }
+
+  async #denied(e: unknown, remoteAddress: string): Promise<void> {
+    const code = isMedTrustError(e) ? e.code : 'INTERNAL';
+    this.#metrics.authFailures.inc({ transport: 'https', code });
+    await this.#audit.append({ actor: 'device:unauthenticated', action: 'gateway.connect', outcome: 'denied', details: { code, transport: 'https', remoteAddress } }).catch(() => undefined);
   }
 
   #drop(socket: TLSSocket, session: DeviceSession): void {
