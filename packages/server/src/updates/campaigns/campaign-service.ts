@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, newId, systemClock } from '@medtrust/core';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../../audit/index.ts';
-import type { Database } from '../../db/index.ts';
+import { type Database, withPrepareMark } from '../../db/index.ts';
 import type { Job } from '../../jobs/index.ts';
 import { UpdateError } from '../errors.ts';
 import type { CampaignDeviceTable, CampaignTable } from '../tables.ts';
@@ -194,7 +194,7 @@ export class CampaignService {
   async desiredFor(deviceId: string): Promise<DesiredState> {
     // One indexed query (campaign_device by device_id) per check, the device's model joined in.
     const q = (this.#desiredQuery ??= desiredStateQuery(this.#db));
-    const query: DesiredStateQuery = { ...q, parameters: q.parameters.map((p) => (p === DEVICE_PARAM ? deviceId : p)) };
+    const query: DesiredStateQuery = { ...q, sql: withPrepareMark(q.sql), parameters: q.parameters.map((p) => (p === DEVICE_PARAM ? deviceId : p)) };
     const { rows } = await this.#db.executeQuery(query);
     const open = rows.find((r) => !FINAL.has(r.status));
     if (!open) return { kind: 'none' };

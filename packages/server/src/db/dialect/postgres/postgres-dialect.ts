@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect } from 'kysely';
+import { PREPARE_MARK } from '../../prepare-mark.ts';
 import pg from 'pg';
 import type { Database } from '../../schema.ts';
 
@@ -22,6 +24,26 @@ export function openPostgresDatabase(url: string, maxConnections = 10): Kysely<D
   // the client when the server goes away mid-query (besides failing the query): without a listener
   // of our own, a PostgreSQL restart during a query would be an uncaught exception that ends the
   // process. The failed query already carries the error to its caller.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    namePreparedStatements(client);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Queries whose SQL starts with `PREPARE_MARK` run as named prepared statements on each
+ * connection: PostgreSQL parses and plans them once per connection instead of on every call
+ * (the desired-state check's five-table join spent most of its time being planned). Opt-in per
+ * query, because a connection keeps every statement it prepared: only fixed, hot SQL is marked.
+ */
+function namePreparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (config: unknown, values?: unknown) => unknown;
+  const names = new Map<string, string>();
+  (client as { query: unknown }).query = (config: unknown, values?: unknown): unknown => {
+    if (typeof config !== 'string' || !config.startsWith(PREPARE_MARK)) return query(config, values);
+    let name = names.get(config);
+    if (!name) names.set(config, (name = `mt_${createHash('sha256').update(config).digest('hex').slice(0, 24)}`));
+    return query({ name, text: config, values });
+  };
 }
