@@ -158,7 +158,8 @@ describe('update campaigns over MQTT (device SDK, embedded broker, mTLS)', () =>
         const denied = await h.t.db.selectFrom('audit_entry').select('outcome').where('action', '=', 'update.status').where('actor', '=', 'device:dev_other').execute();
         assert.deepEqual(denied, [{ outcome: 'denied' }]);
         assert.equal(client.connected, true, 'bad reports are refused, not fatal');
-        // A burst of checks is answered once (at most one per second per device).
+        // A burst of checks is answered at once and once more at the end of the second (at most
+        // one answer per second per device; the later checks are not left unanswered).
         const desired: string[] = [];
         client.on('message', (topic, p) => { if (topic.endsWith('/updates/desired')) desired.push(p.toString()); });
         await client.subscribeAsync('devices/dev_other/updates/desired', { qos: 1 });
@@ -166,6 +167,9 @@ describe('update campaigns over MQTT (device SDK, embedded broker, mTLS)', () =>
         await until(() => desired.length >= 1);
         await new Promise((r) => setTimeout(r, 300));
         assert.deepEqual(desired.map((d) => JSON.parse(d)), [{ v: 1, kind: 'none' }]);
+        await until(() => desired.length >= 2);
+        await new Promise((r) => setTimeout(r, 1300));
+        assert.deepEqual(desired.map((d) => JSON.parse(d)), [{ v: 1, kind: 'none' }, { v: 1, kind: 'none' }]);
       } finally {
         await client.endAsync(true);
       }

@@ -18,6 +18,9 @@ export interface UpdateChannelDevice {
   readonly tenantId: string;
 }
 
+/** At most this many deferred check answers pending; beyond, too-early checks are dropped. */
+const MAX_DEFERRED_CHECKS = 10_000;
+
 const FINAL = new Set(['installed', 'failed', 'rolled-back']);
 
 /** The desired state as it goes to the device (MQTT `updates/desired`, HTTPS `GET /device/v1/updates/desired`). */
@@ -45,6 +48,8 @@ export class UpdateStatusChannel {
   /** When each device last had a check answered: a device cannot make the platform query in a loop. */
   readonly #lastCheck = new Map<string, number>();
   readonly #minCheckIntervalMs: number;
+  /** Devices whose too-early check will be answered at the end of their interval. */
+  readonly #deferred = new Map<string, NodeJS.Timeout>();
   /** Campaign notifications run one after another so a large campaign cannot flood the broker. */
   #queue: Promise<void> = Promise.resolve();
 
@@ -120,12 +125,27 @@ export class UpdateStatusChannel {
       return true;
     }
     if (m.kind === 'check') {
+      const id = device.deviceId;
       const now = Date.now();
-      // Checks faster than one per interval are acknowledged and dropped (pushes still arrive).
-      if (now - (this.#lastCheck.get(device.deviceId) ?? -Infinity) < this.#minCheckIntervalMs) return true;
+      const last = this.#lastCheck.get(id) ?? -Infinity;
+      if (now - last < this.#minCheckIntervalMs) {
+        // Too soon: one answer at the end of the interval however many checks came in it, so a
+        // device that reconnected twice within a second still hears its state, and one asking in
+        // a loop costs a query per interval.
+        if (!this.#deferred.has(id) && this.#deferred.size < MAX_DEFERRED_CHECKS) {
+          const timer = setTimeout(() => {
+            this.#deferred.delete(id);
+            this.#lastCheck.set(id, Date.now());
+            this.sendDesired(id).catch(this.#onError);
+          }, last + this.#minCheckIntervalMs - now);
+          timer.unref();
+          this.#deferred.set(id, timer);
+        }
+        return true;
+      }
       if (this.#lastCheck.size >= 100_000) this.#lastCheck.clear();
-      this.#lastCheck.set(device.deviceId, now);
-      await this.sendDesired(device.deviceId);
+      this.#lastCheck.set(id, now);
+      await this.sendDesired(id);
       return true;
     }
     try {
