@@ -26,7 +26,24 @@ export interface Config {
   readonly mqttUrl: string | undefined;
   /** This node's stable name (default: the host name): names its external-broker sessions, so it must differ per node. */
   readonly nodeName: string;
+  /** Where firmware artifacts and SBOMs live: the data dir (default) or an S3-compatible bucket. */
+  readonly artifactStore: ArtifactStoreConfig;
 }
+
+export type ArtifactStoreConfig =
+  | { readonly kind: 'file' }
+  | {
+    readonly kind: 's3';
+    /** undefined: AWS S3 for `region`. */
+    readonly endpoint: string | undefined;
+    readonly bucket: string;
+    readonly region: string;
+    /** Empty or ending in `/`. */
+    readonly prefix: string;
+    readonly forcePathStyle: boolean;
+    /** undefined: the AWS SDK's default credential chain (env, shared files, instance role). */
+    readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  };
 
 export type KeyStoreConfig =
   | { readonly kind: 'file' }

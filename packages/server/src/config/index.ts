@@ -1,2 +1,2 @@
 export { loadConfig } from './load-config.ts';
-export type { Config, KeyStoreConfig } from './config.ts';
+export type { ArtifactStoreConfig, Config, KeyStoreConfig } from './config.ts';

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CoreError } from '@medtrust/core';
-import type { Config, KeyStoreConfig } from './config.ts';
+import type { ArtifactStoreConfig, Config, KeyStoreConfig } from './config.ts';
+import { artifactStoreConfig } from './artifact-store-config.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -92,10 +93,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     mqttUrl,
     // It becomes part of MQTT client ids (medtrust-<node>-<n>).
     nodeName: get('MEDTRUST_NODE_NAME') || hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node',
+    artifactStore: artifactStoreConfig(get),
   };
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(config.nodeName)) bad('MEDTRUST_NODE_NAME', 'must be 1-64 letters, digits, dots, dashes or underscores');
   if (config.masterKey !== undefined && config.masterKey.length < 16) bad('MEDTRUST_MASTER_KEY', 'must be at least 16 characters');
-  return Object.freeze({ ...config, tlsHostnames: Object.freeze([...config.tlsHostnames]) });
+  return Object.freeze({ ...config, tlsHostnames: Object.freeze([...config.tlsHostnames]), artifactStore: deepFreeze(config.artifactStore) });
 }
 
 function keyStoreConfig(get: (k: string) => string | undefined): KeyStoreConfig {
@@ -124,4 +126,10 @@ const KNOWN = new Set([
   'MEDTRUST_PKCS11_LIBRARY', 'MEDTRUST_PKCS11_PIN', 'MEDTRUST_PKCS11_SLOT', 'MEDTRUST_PKCS11_TOKEN_LABEL',
   'MEDTRUST_LOG_LEVEL', 'MEDTRUST_LDEVID_VALIDITY_DAYS', 'MEDTRUST_CRL_VALIDITY_HOURS', 'MEDTRUST_OCSP_CACHE_SECONDS',
   'MEDTRUST_ENROLL_TOKEN_TTL_HOURS', 'MEDTRUST_MQTT_URL', 'MEDTRUST_NODE_NAME',
+  'MEDTRUST_ARTIFACT_STORE', 'MEDTRUST_S3_ENDPOINT', 'MEDTRUST_S3_BUCKET', 'MEDTRUST_S3_REGION', 'MEDTRUST_S3_PREFIX',
+  'MEDTRUST_S3_FORCE_PATH_STYLE', 'MEDTRUST_S3_ACCESS_KEY_ID', 'MEDTRUST_S3_SECRET_ACCESS_KEY',
 ]);
+
+function deepFreeze(a: ArtifactStoreConfig): ArtifactStoreConfig {
+  return a.kind === 's3' && a.credentials ? Object.freeze({ ...a, credentials: Object.freeze({ ...a.credentials }) }) : Object.freeze(a);
+}

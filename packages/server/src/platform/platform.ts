@@ -17,7 +17,7 @@ import { DeviceRegistry, deviceRoutes as deviceRegistryRoutes } from '../devices
 import { createLogger, type Logger } from '../logging/index.ts';
 import { allMigrations } from '../migrations.ts';
 import { createPolicies, keyFacts, type Policies } from '../policy/index.ts';
-import { createUpdates, type Updates } from '../updates/index.ts';
+import { createUpdates, S3ArtifactStore, type Updates } from '../updates/index.ts';
 import { StaleNodeReaper } from '../telemetry/index.ts';
 import { VulnService, vulnRoutes } from '../vulns/index.ts';
 import { ensureAdminToken } from './admin-token.ts';
@@ -162,7 +162,10 @@ export class Platform {
       // TUF root keys share the store under `tuf-offline.` labels (docs/updates.md); ed25519 unless an HSM.
       // CSAF documents name the operator (the manufacturer) with the public URL as namespace.
       vulns: new VulnService({ db, audit, clock, publisher: { name: 'MedTrust operator', namespace: config.publicUrl } }),
-      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock, algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519', sbomImporter: (o) => services.vulns.importSbom(o), onChannelError: (e) => logger.warn({ err: e }, 'update desired-state push failed'), recordFirmware: (id, version, actor) => devices.recordFirmware(id, version, actor) }),
+      // Artifacts in the data dir unless MEDTRUST_ARTIFACT_STORE=s3 (docs/updates.md); uploads spool to the data dir either way.
+      updates: createUpdates({ db, dialect: handle.dialect, dataDir: config.dataDir, keyStore: pkiKeyStore, audit, clock,
+        artifacts: config.artifactStore.kind === 's3' ? new S3ArtifactStore({ ...config.artifactStore, tmpDir: `${config.dataDir}/artifacts/tmp` }) : undefined,
+        algorithm: config.keyStore.kind === 'pkcs11' ? 'ec-p256' : 'ed25519', sbomImporter: (o) => services.vulns.importSbom(o), onChannelError: (e) => logger.warn({ err: e }, 'update desired-state push failed'), recordFirmware: (id, version, actor) => devices.recordFirmware(id, version, actor) }),
       // Security alerts of policies and anomaly detection go through the clinical AlertService.
       policies: createPolicies({ db, audit, events, clock, devices, certificates, revocation, alerts: clinical.alerts, operatorTenantId: () => tenants.ensureOperator() }),
     };

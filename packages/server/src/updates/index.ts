@@ -6,6 +6,8 @@ export { updateMigrations } from './migrations.ts';
 export type { UpdateTables } from './tables.ts';
 export type { ArtifactStore, StoredArtifact } from './artifact-store.ts';
 export { FileArtifactStore } from './file/file-artifact-store.ts';
+export { S3ArtifactStore } from './s3/s3-artifact-store.ts';
+export type { S3ArtifactStoreOptions } from './s3/s3-artifact-store.ts';
 export { ReleaseService } from './release-service.ts';
 export type { SbomImporter } from './release-service.ts';
 export type { Release, ReleaseState, ReleaseAction } from './release.ts';

@@ -1,0 +1,153 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { ArtifactStore, StoredArtifact } from '../artifact-store.ts';
+import { UpdateError } from '../errors.ts';
+import { s3Failure } from './s3-failure.ts';
+
+const SHA256_RE = /^[0-9a-f]{64}$/;
+
+/** Where the bucket is and how to reach it; credentials undefined: the AWS SDK's default chain. */
+export interface S3ArtifactStoreOptions {
+  /** `https://s3.example.org`; undefined: AWS S3 for `region`. */
+  readonly endpoint: string | undefined;
+  readonly bucket: string;
+  readonly region: string;
+  /** Key prefix, empty or ending in `/`. */
+  readonly prefix: string;
+  /** `<endpoint>/<bucket>/<key>` instead of `<bucket>.<endpoint>/<key>` (MinIO, most self-hosted servers). */
+  readonly forcePathStyle: boolean;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  /** Local directory for spooling uploads (the data dir's `artifacts/tmp`). */
+  readonly tmpDir: string;
+  /** Per-request socket timeout; a dead endpoint fails within about this. */
+  readonly requestTimeoutMs?: number;
+}
+
+/**
+ * Artifacts as objects `<prefix>sha256/<2 hex>/<64 hex>` in an S3-compatible bucket.
+ *
+ * `put` spools the upload to a temp file in the data dir while hashing and metering it, then
+ * sends one PutObject with Content-Length and Content-MD5 and deletes the file. Why not stream
+ * straight into S3: the key is the SHA-256, known only after the last byte, and an over-limit
+ * upload must leave nothing behind; a multipart upload to a provisional key would need a
+ * server-side copy, an abort on every failure path and a lifecycle rule for leftovers, and
+ * works differently across S3-compatible servers. A single PUT is atomic on every one of
+ * them (a reader never sees a partial object) and Content-MD5 makes the server refuse bytes
+ * that changed in transit. The cost is local disk for one artifact at a time, bounded by
+ * `maxBytes`, and a single PUT caps objects at 5 GiB, far above firmware sizes.
+ */
+export class S3ArtifactStore implements ArtifactStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #prefix: string;
+  readonly #tmpDir: string;
+
+  constructor(o: S3ArtifactStoreOptions) {
+    this.#bucket = o.bucket;
+    this.#prefix = o.prefix;
+    this.#tmpDir = o.tmpDir;
+    mkdirSync(o.tmpDir, { recursive: true, mode: 0o700 });
+    this.#client = new S3Client({
+      endpoint: o.endpoint,
+      region: o.region,
+      forcePathStyle: o.forcePathStyle,
+      credentials: o.credentials ? { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey } : undefined,
+      // Newer SDKs add CRC32 checksums (and aws-chunked bodies) by default, which many
+      // S3-compatible servers reject; integrity comes from Content-MD5 and our own SHA-256 instead.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: o.requestTimeoutMs ?? 60_000 },
+    });
+  }
+
+  /** The object key of an artifact (it may not exist). */
+  keyOf(sha256: string): string {
+    return `${this.#prefix}sha256/${sha256.slice(0, 2)}/${sha256}`;
+  }
+
+  async put(source: Readable | Buffer, maxBytes: number): Promise<StoredArtifact> {
+    const tmp = join(this.#tmpDir, `s3-${randomBytes(12).toString('hex')}`);
+    const h256 = createHash('sha256');
+    const h512 = createHash('sha512');
+    const md5 = createHash('md5');
+    let length = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        length += chunk.length;
+        if (length > maxBytes) {
+          cb(new UpdateError('ARTIFACT_TOO_LARGE', `artifact exceeds ${maxBytes} bytes`, { details: { maxBytes } }));
+          return;
+        }
+        h256.update(chunk);
+        h512.update(chunk);
+        md5.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Buffer.isBuffer(source) ? Readable.from([source]) : source, meter, createWriteStream(tmp, { mode: 0o600 }));
+      if (length === 0) throw new UpdateError('ARTIFACT_EMPTY', 'artifact is empty');
+      const sha256 = h256.digest('hex');
+      const key = this.keyOf(sha256);
+      // Same bytes, same key: an existing object is already this artifact, so it is stored once.
+      if (!(await this.#exists(key))) {
+        try {
+          await this.#client.send(new PutObjectCommand({
+            Bucket: this.#bucket, Key: key, Body: createReadStream(tmp), ContentLength: length,
+            ContentMD5: md5.digest('base64'), ContentType: 'application/octet-stream',
+          }));
+        } catch (e) {
+          throw s3Failure(e, 'PutObject', this.#bucket);
+        }
+      }
+      return { sha256, sha512: h512.digest('hex'), length };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async open(sha256: string): Promise<Readable | undefined> {
+    if (!SHA256_RE.test(sha256)) return undefined;
+    try {
+      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.keyOf(sha256) }));
+      // In Node the SDK's body is the response's IncomingMessage: a Readable, streamed as it arrives.
+      if (!(out.Body instanceof Readable)) throw new UpdateError('ARTIFACT_STORE_UNAVAILABLE', 'the S3 client returned no stream body');
+      return out.Body;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      if (e instanceof UpdateError) throw e;
+      throw s3Failure(e, 'GetObject', this.#bucket);
+    }
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    if (!SHA256_RE.test(sha256)) return false;
+    return this.#exists(this.keyOf(sha256));
+  }
+
+  /** Closes the client's connection pool. */
+  close(): void {
+    this.#client.destroy();
+  }
+
+  async #exists(key: string): Promise<boolean> {
+    try {
+      await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw s3Failure(e, 'HeadObject', this.#bucket);
+    }
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  // HEAD answers have no body, so a missing key is only "NotFound" with status 404 there.
+  return e instanceof Error && (e.name === 'NoSuchKey' || e.name === 'NotFound');
+}
