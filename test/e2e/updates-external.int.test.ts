@@ -220,9 +220,15 @@ describe('update campaigns through an external Mosquitto (platform in external m
     await p.services.clinical.sendToDevice(d.id, 'commands', command('cmd_ext_online'));
     await until(() => executed.includes('cmd_ext_online'));
     await agent.stop();
+    // Offline as far as the broker knows: once in CI a command published within the same instant
+    // as the device's socket closed never reached the resumed session (Mosquitto 2.0.11, not
+    // reproduced since); that in-flight-at-disconnect case is covered by the command expiry job.
+    await new Promise((r) => setTimeout(r, 500));
     await p.services.clinical.sendToDevice(d.id, 'commands', command('cmd_ext_offline'));
     agent.start();
-    await until(() => executed.includes('cmd_ext_offline'));
+    await until(() => executed.includes('cmd_ext_offline')).catch((e: Error) => {
+      throw new Error(`${e.message}; executed ${JSON.stringify(executed)}; Mosquitto said:\n${mosqErr.split('\n').slice(-30).join('\n')}`);
+    });
     await until(() => queue.size === 0);
     // Both results went device -> Mosquitto -> shared subscription -> platform (unknown ids: audited, nothing changes).
     await until(async () => (await p.services.db.selectFrom('audit_entry').select('details').where('action', '=', 'command.device-executed').where('actor', '=', `device:${d.id}`).execute()).length === 2);
