@@ -9,7 +9,7 @@
 // Third part: desired-state checks over HTTPS (GET /device/v1/updates/desired) with mTLS through
 // the running platform's :8443 device listener (`Platform.start`), a few hundred devices with
 // their own LDevIDs and a campaign pending, against a plain node:https server with the same TLS
-// settings returning the same bytes; TLS keep-alive load from a worker (tls-keepalive-load.ts).
+// settings returning the same bytes; TLS keep-alive load from the same worker load generator (keepalive-load.ts).
 import 'reflect-metadata';
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
@@ -20,96 +20,53 @@ import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { TenantService } from '../packages/server/src/access/index.ts';
 import { DbAuditLog } from '../packages/server/src/audit/index.ts';
-import { migrateToLatest } from '../packages/server/src/db/index.ts';
-import { createTestDatabase } from '../packages/server/src/db/testing.ts';
+import { migrateToLatest, type SqlDialectName } from '../packages/server/src/db/index.ts';
+import { createTestDatabase, type TestDatabase } from '../packages/server/src/db/testing.ts';
 import { buildHttpApp } from '../packages/server/src/http/index.ts';
 import { createLogger } from '../packages/server/src/logging/index.ts';
 import { allMigrations } from '../packages/server/src/migrations.ts';
-import { createUpdates } from '../packages/server/src/updates/index.ts';
+import { createUpdates, type Updates } from '../packages/server/src/updates/index.ts';
 import { TestKeyStore } from '../packages/server/src/updates/test-key-store.ts';
 import { newKeyAndCsr } from '../packages/device/src/index.ts';
 import { loadConfig, Platform } from '../packages/server/src/index.ts';
 import type { BenchRow } from './bench-row.ts';
-import { tlsKeepAliveLoad } from './tls-keepalive-load.ts';
+import { keepAliveLoad } from './keepalive-load.ts';
 
 const DURATION_MS = 4000;
 const CONNECTIONS = 32;
 
-// A raw keep-alive HTTP/1.1 client on plain sockets, in a worker thread: undici's per-request cost
-// capped every server near 11,000 req/s on this machine (the client, not the server, was measured).
-const LOAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-const net = require('node:net');
-const { port, path, headers, status, length, durationMs, connections } = workerData;
-const request = Buffer.from('GET ' + path + ' HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n' + Object.entries(headers).map(([k, v]) => k + ': ' + v + '\\r\\n').join('') + '\\r\\n');
-const CRLF2 = Buffer.from('\\r\\n\\r\\n');
-let ok = 0, bad = 0;
-const end = Date.now() + durationMs;
-const client = () => new Promise((resolve) => {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.setNoDelay(true);
-  let buf = Buffer.alloc(0);
-  const next = () => {
-    if (Date.now() >= end) { socket.destroy(); resolve(); return; }
-    socket.write(request);
-  };
-  socket.on('connect', next);
-  socket.on('error', () => { bad++; resolve(); });
-  socket.on('data', (c) => {
-    buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
-    for (;;) {
-      const h = buf.indexOf(CRLF2);
-      if (h < 0) return;
-      const head = buf.subarray(0, h).toString('latin1');
-      const code = Number(head.slice(9, 12));
-      const m = /\\r\\ncontent-length:\\s*(\\d+)/i.exec(head);
-      const bodyLength = code === 304 ? 0 : m ? Number(m[1]) : -1;
-      if (bodyLength < 0) { bad++; socket.destroy(); resolve(); return; }
-      if (buf.length < h + 4 + bodyLength) return;
-      buf = buf.subarray(h + 4 + bodyLength);
-      if (code === status && bodyLength === length) ok++; else bad++;
-      next();
-    }
-  });
-});
-(async () => {
-  const t0 = Date.now();
-  await Promise.all(Array.from({ length: connections }, client));
-  parentPort.postMessage({ perSecond: ok / ((Date.now() - t0) / 1000), bad });
-})();
-`;
-
 async function load(url: string, path: string, length: number, conditional?: { etag: string }): Promise<number> {
-  const workerData = { port: Number(new URL(url).port), path, length: conditional ? 0 : length, status: conditional ? 304 : 200, headers: conditional ? { 'if-none-match': conditional.etag } : {}, durationMs: DURATION_MS, connections: CONNECTIONS };
-  const w = new Worker(LOAD, { eval: true, workerData });
-  const [r] = (await once(w, 'message')) as [{ perSecond: number; bad: number }];
-  await w.terminate();
-  if (r.bad > 0) throw new Error(`${r.bad} bad responses from ${url}`);
+  const r = await keepAliveLoad({ port: Number(new URL(url).port), path, length: conditional ? 0 : length, status: conditional ? 304 : 200, headers: conditional ? { 'if-none-match': conditional.etag } : {}, durationMs: DURATION_MS, connections: CONNECTIONS });
   return r.perSecond;
 }
 
 const FLEET = 10_000;
 
+/** The updates domain on a migrated database with FLEET active `pump-z` devices and a published 2.0.0 for them. */
+async function seedFleet(t: TestDatabase, dialect: SqlDialectName): Promise<{ updates: Updates; ids: string[]; rel: { id: string } }> {
+  await migrateToLatest(t.db, dialect, allMigrations);
+  const audit = new DbAuditLog({ db: t.db, dialect });
+  const updates = createUpdates({ db: t.db, dialect, dataDir: t.dataDir, keyStore: new TestKeyStore(), audit });
+  await updates.ceremony.initialise('bench');
+  const tenant = await new TenantService({ db: t.db }).ensureOperator();
+  const ids = Array.from({ length: FLEET }, (_, i) => `dev_b${String(i).padStart(6, '0')}`);
+  for (let i = 0; i < FLEET; i += 500) {
+    await t.db.insertInto('device').values(ids.slice(i, i + 500).map((id) => ({ id, serial: id, model: 'pump-z', hardware_revision: 'A', tenant_id: tenant, site_id: null, state: 'active' as const, firmware_version: '1.0.0', batch_id: null, created_at: 0, updated_at: 0 }))).execute();
+  }
+  const rel = await updates.releases.create({ tenantId: tenant, models: ['pump-z'], version: '2.0.0', fileName: 'fw.bin', artifact: Buffer.from('fw'), actor: 'bench' });
+  await updates.releases.transition(rel.id, 'approve', 'bench');
+  await updates.releases.transition(rel.id, 'publish', 'bench');
+  return { updates, ids, rel };
+}
+
 async function campaignRows(): Promise<BenchRow[]> {
   const t = await createTestDatabase('sqlite');
   try {
-    await migrateToLatest(t.db, 'sqlite', allMigrations);
-    const audit = new DbAuditLog({ db: t.db, dialect: 'sqlite' });
-    const updates = createUpdates({ db: t.db, dialect: 'sqlite', dataDir: t.dataDir, keyStore: new TestKeyStore(), audit });
-    await updates.ceremony.initialise('bench');
-    const tenant = await new TenantService({ db: t.db }).ensureOperator();
-    const ids = Array.from({ length: FLEET }, (_, i) => `dev_b${String(i).padStart(6, '0')}`);
-    for (let i = 0; i < FLEET; i += 500) {
-      await t.db.insertInto('device').values(ids.slice(i, i + 500).map((id) => ({ id, serial: id, model: 'pump-z', hardware_revision: 'A', tenant_id: tenant, site_id: null, state: 'active' as const, firmware_version: '1.0.0', batch_id: null, created_at: 0, updated_at: 0 }))).execute();
-    }
-    const rel = await updates.releases.create({ tenantId: tenant, models: ['pump-z'], version: '2.0.0', fileName: 'fw.bin', artifact: Buffer.from('fw'), actor: 'bench' });
-    await updates.releases.transition(rel.id, 'approve', 'bench');
-    await updates.releases.transition(rel.id, 'publish', 'bench');
+    const { updates, ids, rel } = await seedFleet(t, 'sqlite');
     const c = await updates.campaigns.create({ releaseId: rel.id, name: 'bench', selection: { model: 'pump-z' }, phases: [1, 10, 50, 100], successThreshold: 0.95, failureThreshold: 0.05, actor: 'bench' });
     // Devices come in phase order (as they would, asking when their phase opens).
     const order = (await t.db.selectFrom('campaign_device').select('device_id').where('campaign_id', '=', c.id).orderBy('phase').orderBy('device_id').execute()).map((r) => r.device_id);
@@ -176,18 +133,7 @@ export async function run(): Promise<BenchRow[]> {
 async function postgresLookupRows(): Promise<BenchRow[]> {
   const t = await createTestDatabase('postgres');
   try {
-    await migrateToLatest(t.db, 'postgres', allMigrations);
-    const audit = new DbAuditLog({ db: t.db, dialect: 'postgres' });
-    const updates = createUpdates({ db: t.db, dialect: 'postgres', dataDir: t.dataDir, keyStore: new TestKeyStore(), audit });
-    await updates.ceremony.initialise('bench');
-    const tenant = await new TenantService({ db: t.db }).ensureOperator();
-    const ids = Array.from({ length: FLEET }, (_, i) => `dev_p${String(i).padStart(6, '0')}`);
-    for (let i = 0; i < FLEET; i += 500) {
-      await t.db.insertInto('device').values(ids.slice(i, i + 500).map((id) => ({ id, serial: id, model: 'pump-z', hardware_revision: 'A', tenant_id: tenant, site_id: null, state: 'active' as const, firmware_version: '1.0.0', batch_id: null, created_at: 0, updated_at: 0 }))).execute();
-    }
-    const rel = await updates.releases.create({ tenantId: tenant, models: ['pump-z'], version: '2.0.0', fileName: 'fw.bin', artifact: Buffer.from('fw'), actor: 'bench' });
-    await updates.releases.transition(rel.id, 'approve', 'bench');
-    await updates.releases.transition(rel.id, 'publish', 'bench');
+    const { updates, ids, rel } = await seedFleet(t, 'postgres');
     await updates.campaigns.create({ releaseId: rel.id, name: 'bench', selection: { model: 'pump-z' }, actor: 'bench' });
     const rate = async (f: (id: string) => Promise<unknown>): Promise<number> => {
       const n = 20_000;
@@ -245,17 +191,17 @@ async function httpsRows(): Promise<BenchRow[]> {
     await once(plain, 'listening');
     try {
       const path = '/device/v1/updates/desired';
-      const common = { path, durationMs: DURATION_MS, connections: CONNECTIONS, devices: creds, ca: rootPem, requestsPerDevice: REQUESTS_PER_DEVICE };
+      const common = { path, durationMs: DURATION_MS, connections: CONNECTIONS, tls: { devices: creds, ca: rootPem, requestsPerDevice: REQUESTS_PER_DEVICE } };
       const platformPort = Number(new URL(listening.httpsUrl).port);
-      const medtrust = await tlsKeepAliveLoad({ ...common, port: platformPort, status: 200, length: bytes.length });
+      const medtrust = await keepAliveLoad({ ...common, port: platformPort, status: 200, length: bytes.length });
       const etag = await new Promise<string>((resolve, reject) => {
         httpsGet({ host: '127.0.0.1', port: platformPort, path, ca: rootPem, cert: creds[0]!.cert, key: creds[0]!.key, agent: false }, (res) => {
           res.resume();
           resolve(String(res.headers.etag));
         }).on('error', reject);
       });
-      const conditional = await tlsKeepAliveLoad({ ...common, port: platformPort, status: 304, length: 0, headers: { 'if-none-match': etag } });
-      const node = await tlsKeepAliveLoad({ ...common, port: (plain.address() as AddressInfo).port, status: 200, length: bytes.length });
+      const conditional = await keepAliveLoad({ ...common, port: platformPort, status: 304, length: 0, headers: { 'if-none-match': etag } });
+      const node = await keepAliveLoad({ ...common, port: (plain.address() as AddressInfo).port, status: 200, length: bytes.length });
       const note = `mTLS keep-alive, ${CONNECTIONS} connections, ${HTTPS_DEVICES} devices with their own LDevID (new handshake every ${REQUESTS_PER_DEVICE} requests; ${medtrust.handshakes} handshakes), campaign pending; ${DURATION_MS / 1000} s each; target >= 10000/s`;
       return [
         { name: 'desired-state checks over HTTPS (platform :8443)', value: medtrust.perSecond, unit: 'req/s', baseline: 'plain node:https (requestCert), same bytes', ratio: medtrust.perSecond / node.perSecond, note },
