@@ -1,13 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ArtifactStore, StoredArtifact } from '../artifact-store.ts';
+import type { Readable } from 'node:stream';
+import { type ArtifactStore, SHA256_RE, spoolArtifact, type StoredArtifact } from '../artifact-store.ts';
 import { UpdateError } from '../errors.ts';
-
-const SHA256_RE = /^[0-9a-f]{64}$/;
 
 /**
  * Artifacts as files under `<dataDir>/artifacts/sha256/<2 hex>/<64 hex>`. Writes go to a temp
@@ -30,30 +27,12 @@ export class FileArtifactStore implements ArtifactStore {
 
   async put(source: Readable | Buffer, maxBytes: number): Promise<StoredArtifact> {
     const tmp = join(this.#root, 'tmp', randomBytes(12).toString('hex'));
-    const h256 = createHash('sha256');
-    const h512 = createHash('sha512');
-    let length = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        length += chunk.length;
-        if (length > maxBytes) {
-          cb(new UpdateError('ARTIFACT_TOO_LARGE', `artifact exceeds ${maxBytes} bytes`, { details: { maxBytes } }));
-          return;
-        }
-        h256.update(chunk);
-        h512.update(chunk);
-        cb(null, chunk);
-      },
-    });
     try {
-      await pipeline(Buffer.isBuffer(source) ? Readable.from([source]) : source, meter, createWriteStream(tmp, { mode: 0o600 }));
-      if (length === 0) throw new UpdateError('ARTIFACT_EMPTY', 'artifact is empty');
-      const sha256 = h256.digest('hex');
-      const dest = this.pathOf(sha256);
-      mkdirSync(join(this.#root, 'sha256', sha256.slice(0, 2)), { recursive: true, mode: 0o700 });
+      const stored = await spoolArtifact(source, maxBytes, tmp);
+      mkdirSync(join(this.#root, 'sha256', stored.sha256.slice(0, 2)), { recursive: true, mode: 0o700 });
       // Same bytes, same name: an existing file is already this artifact.
-      await rename(tmp, dest);
-      return { sha256, sha512: h512.digest('hex'), length };
+      await rename(tmp, this.pathOf(stored.sha256));
+      return stored;
     } finally {
       await rm(tmp, { force: true });
     }

@@ -1,15 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ArtifactStore, StoredArtifact } from '../artifact-store.ts';
+import { type ArtifactStore, SHA256_RE, spoolArtifact, type StoredArtifact } from '../artifact-store.ts';
 import { UpdateError } from '../errors.ts';
 import { s3Failure } from './s3-failure.ts';
-
-const SHA256_RE = /^[0-9a-f]{64}$/;
 
 /** Where the bucket is and how to reach it; credentials undefined: the AWS SDK's default chain. */
 export interface S3ArtifactStoreOptions {
@@ -73,40 +70,21 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async put(source: Readable | Buffer, maxBytes: number): Promise<StoredArtifact> {
     const tmp = join(this.#tmpDir, `s3-${randomBytes(12).toString('hex')}`);
-    const h256 = createHash('sha256');
-    const h512 = createHash('sha512');
-    const md5 = createHash('md5');
-    let length = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        length += chunk.length;
-        if (length > maxBytes) {
-          cb(new UpdateError('ARTIFACT_TOO_LARGE', `artifact exceeds ${maxBytes} bytes`, { details: { maxBytes } }));
-          return;
-        }
-        h256.update(chunk);
-        h512.update(chunk);
-        md5.update(chunk);
-        cb(null, chunk);
-      },
-    });
     try {
-      await pipeline(Buffer.isBuffer(source) ? Readable.from([source]) : source, meter, createWriteStream(tmp, { mode: 0o600 }));
-      if (length === 0) throw new UpdateError('ARTIFACT_EMPTY', 'artifact is empty');
-      const sha256 = h256.digest('hex');
-      const key = this.keyOf(sha256);
+      const { md5Base64, ...stored } = await spoolArtifact(source, maxBytes, tmp, { md5: true });
+      const key = this.keyOf(stored.sha256);
       // Same bytes, same key: an existing object is already this artifact, so it is stored once.
       if (!(await this.#exists(key))) {
         try {
           await this.#client.send(new PutObjectCommand({
-            Bucket: this.#bucket, Key: key, Body: createReadStream(tmp), ContentLength: length,
-            ContentMD5: md5.digest('base64'), ContentType: 'application/octet-stream',
+            Bucket: this.#bucket, Key: key, Body: createReadStream(tmp), ContentLength: stored.length,
+            ContentMD5: md5Base64, ContentType: 'application/octet-stream',
           }));
         } catch (e) {
           throw s3Failure(e, 'PutObject', this.#bucket);
         }
       }
-      return { sha256, sha512: h512.digest('hex'), length };
+      return stored;
     } finally {
       await rm(tmp, { force: true });
     }
