@@ -4,26 +4,18 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { ArtifactStoreConfig } from '../../config/index.ts';
 import { type ArtifactStore, SHA256_RE, spoolArtifact, type StoredArtifact } from '../artifact-store.ts';
 import { UpdateError } from '../errors.ts';
 import { s3Failure } from './s3-failure.ts';
 
-/** Where the bucket is and how to reach it; credentials undefined: the AWS SDK's default chain. */
-export interface S3ArtifactStoreOptions {
-  /** `https://s3.example.org`; undefined: AWS S3 for `region`. */
-  readonly endpoint: string | undefined;
-  readonly bucket: string;
-  readonly region: string;
-  /** Key prefix, empty or ending in `/`. */
-  readonly prefix: string;
-  /** `<endpoint>/<bucket>/<key>` instead of `<bucket>.<endpoint>/<key>` (MinIO, most self-hosted servers). */
-  readonly forcePathStyle: boolean;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+/** Where the bucket is and how to reach it (the `s3` artifact store settings), and where to spool uploads. */
+export type S3ArtifactStoreOptions = Omit<Extract<ArtifactStoreConfig, { kind: 's3' }>, 'kind'> & {
   /** Local directory for spooling uploads (the data dir's `artifacts/tmp`). */
   readonly tmpDir: string;
   /** Per-request socket timeout; a dead endpoint fails within about this. */
   readonly requestTimeoutMs?: number;
-}
+};
 
 /**
  * Artifacts as objects `<prefix>sha256/<2 hex>/<64 hex>` in an S3-compatible bucket.
