@@ -163,6 +163,8 @@ for (const dialect of TEST_DIALECTS) {
       assert.deepEqual(await row(), { status: 'pending', detail: 'therapy-running' });
       for (const kind of ['downloading', 'installing', 'installed']) assert.equal((await d.call('POST', '/device/v1/update-status', status(c, kind))).status, 202);
       assert.deepEqual(await row(), { status: 'installed', detail: null });
+      // Sent again (its answer was lost): accepted, and neither recorded nor audited a second time.
+      assert.deepEqual((await d.call('POST', '/device/v1/update-status', status(c, 'installed'))).json, { outcome: 'recorded' });
       assert.equal((await p.services.devices.get(idOf(first))).firmwareVersion, '2.0.0');
       assert.deepEqual((await d.call('GET', '/device/v1/updates/desired')).json, { v: 1, kind: 'none' });
       // The first phase succeeded: the second opens, and its device is told to install.

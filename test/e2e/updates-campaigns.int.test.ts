@@ -52,8 +52,14 @@ for (const dialect of TEST_DIALECTS) {
       // A pump that is infusing defers: it counts neither as success nor as failure.
       await svc.report(id, canary[0]!, 'pending', 'therapy-running');
       assert.equal((await svc.get(id)).currentPhase, 0);
-      for (const d of canary) await svc.report(id, d, 'installed');
+      for (const d of canary) assert.equal(await svc.report(id, d, 'installed'), true);
       assert.equal((await svc.get(id)).currentPhase, 1);
+      // A repeated report (a QoS 1 redelivery) changes nothing, not even the time of the status.
+      const installedAt = async () => (await h.t.db.selectFrom('campaign_device').select('updated_at').where('campaign_id', '=', id).where('device_id', '=', canary[0]!).executeTakeFirstOrThrow()).updated_at;
+      const at = await installedAt();
+      clock.advance(1_000);
+      assert.equal(await svc.report(id, canary[0]!, 'installed'), false);
+      assert.equal(await installedAt(), at);
       // The second phase's devices were offline; they get their desired state when they ask.
       assert.equal((await svc.desiredFor(second[0]!)).kind, 'install');
       await svc.report(id, second[0]!, 'failed');

@@ -209,12 +209,23 @@ export class CampaignService {
   /**
    * Records a device's status (from MQTT via the gateway) and re-evaluates the campaign. Status
    * reports are device facts, not platform decisions: the decisions they cause are audited.
+   * Returns false when the report repeats the recorded status and detail: QoS 1 redelivers, and a
+   * device whose report went unacknowledged sends it again. A repeat changes nothing, not even
+   * the time of the status.
    */
-  async report(campaignId: string, deviceId: string, status: DeviceUpdateStatus, detail: string | null = null): Promise<void> {
-    const r = await this.#db.updateTable('campaign_device').set({ status, detail: detail?.slice(0, 100) ?? null, updated_at: this.#clock.nowMs() })
-      .where('campaign_id', '=', campaignId).where('device_id', '=', deviceId).executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new UpdateError('CAMPAIGN_NOT_FOUND', 'the device is not in this campaign');
-    await this.#requestEvaluation(campaignId);
+  async report(campaignId: string, deviceId: string, status: DeviceUpdateStatus, detail: string | null = null): Promise<boolean> {
+    const d = detail?.slice(0, 100) ?? null;
+    const r = await this.#db.updateTable('campaign_device').set({ status, detail: d, updated_at: this.#clock.nowMs() })
+      .where('campaign_id', '=', campaignId).where('device_id', '=', deviceId)
+      .where((eb) => eb.or([eb('status', '!=', status), d === null ? eb('detail', 'is not', null) : eb.or([eb('detail', 'is', null), eb('detail', '!=', d)])]))
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) {
+      await this.#requestEvaluation(campaignId);
+      return true;
+    }
+    const known = await this.#db.selectFrom('campaign_device').select('status').where('campaign_id', '=', campaignId).where('device_id', '=', deviceId).executeTakeFirst();
+    if (!known) throw new UpdateError('CAMPAIGN_NOT_FOUND', 'the device is not in this campaign');
+    return false;
   }
 
   /**

@@ -92,12 +92,13 @@ export class UpdateStatusChannel {
 
   /**
    * Records a status report from either transport: the campaign's counts, the firmware on
-   * `installed`, an audit entry for final states. A report on a campaign the device is not in
-   * changes nothing, is audited `denied` and throws UPDATE_STATUS_INVALID; a storage failure throws.
+   * `installed`, an audit entry for final states. A repeated report (a QoS 1 redelivery, a resend)
+   * is accepted and changes nothing. A report on a campaign the device is not in changes nothing,
+   * is audited `denied` and throws UPDATE_STATUS_INVALID; a storage failure throws.
    */
   async record(device: UpdateChannelDevice, m: Extract<UpdateStatusMessage, { kind: 'status' }>): Promise<void> {
     try {
-      await this.#campaigns.report(m.campaignId, device.deviceId, m.status, m.detail);
+      if (!(await this.#campaigns.report(m.campaignId, device.deviceId, m.status, m.detail))) return;
     } catch (e) {
       if (!isMedTrustError(e) || e.code !== 'CAMPAIGN_NOT_FOUND') throw e;
       await this.#audit.append({ actor: `device:${device.deviceId}`, action: 'update.status', target: `campaign:${m.campaignId}`, tenantId: device.tenantId, outcome: 'denied', details: { code: 'UPDATE_STATUS_INVALID', status: m.status } });
