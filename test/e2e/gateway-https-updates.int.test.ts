@@ -151,6 +151,40 @@ for (const dialect of TEST_DIALECTS) {
       assert.deepEqual(checked.json, await p.services.updates.channel.desiredMessage(idOf('pumpA')));
     });
 
+    it('answers later polls on a connection before the router, byte for byte as the route; a failed lookup gets the route\'s coded error', async () => {
+      const path = '/device/v1/updates/desired';
+      // Requests the Fastify route answered (its duration histogram); the fast path is not counted there.
+      const routed = async (): Promise<number> => {
+        const m = await p.services.metrics.getSingleMetric('medtrust_http_request_duration_seconds')!.get();
+        return m.values.filter((v) => v.labels.route === path && String((v as { metricName?: string }).metricName).endsWith('_count')).reduce((a, v) => a + v.value, 0);
+      };
+      const c = new DeviceClient(port, { ...creds.pumpB!, ca: rootPem });
+      clients.set('pumpB-fast', c);
+      const before = await routed();
+      const first = await c.call('GET', path);
+      const second = await c.call('GET', path);
+      assert.equal(second.socket, first.socket);
+      assert.equal(await routed(), before + 1, 'the first request authenticates the connection through the route; the second skips it');
+      assert.deepEqual([second.status, second.json], [first.status, first.json]);
+      assert.deepEqual(second.json, await p.services.updates.channel.desiredMessage(idOf('pumpB')));
+      for (const h of ['etag', 'cache-control', 'content-type', 'content-length']) assert.equal(second.headers[h], first.headers[h], h);
+      const unchanged = await c.call('GET', path, undefined, { 'if-none-match': String(first.headers.etag) });
+      assert.deepEqual([unchanged.status, unchanged.headers.etag, unchanged.headers['cache-control']], [304, first.headers.etag, 'private, no-cache']);
+      // The lookup fails (the store is down): the request goes to the route, which answers the coded error.
+      const channel = p.services.updates.channel as unknown as { desiredMessage: (id: string) => Promise<object> };
+      const real = channel.desiredMessage;
+      channel.desiredMessage = () => Promise.reject(new Error('database unreachable'));
+      try {
+        const failed = await c.call('GET', path);
+        assert.deepEqual([failed.status, failed.json.error.code], [500, 'INTERNAL']);
+        assert.equal(await routed(), before + 2);
+      } finally {
+        channel.desiredMessage = real;
+      }
+      const again = await c.call('GET', path);
+      assert.deepEqual([again.status, again.json], [200, first.json]);
+    });
+
     it('records status reports that drive the campaign: installed completes it, records the firmware, audited', async () => {
       const c = (await p.services.db.selectFrom('campaign').select('id').where('name', '=', 'https pilot').executeTakeFirstOrThrow()).id;
       const rows = await p.services.db.selectFrom('campaign_device').select(['device_id', 'phase']).where('campaign_id', '=', c).orderBy('phase').execute();

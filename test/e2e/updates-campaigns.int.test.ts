@@ -2,10 +2,20 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, MedTrustError, newId } from '@medtrust/core';
+import { DbAuditLog } from '../../packages/server/src/audit/index.ts';
 import { TEST_DIALECTS } from '../../packages/server/src/db/testing.ts';
+import { CampaignService, OPEN_CAMPAIGNS_MAX_AGE_MS } from '../../packages/server/src/updates/index.ts';
 import { renderFda524bMarkdown } from '../../packages/server/src/vulns/index.ts';
 import { buildFda524bReport } from '../../packages/server/src/vulns/report/fda524b-report.ts';
 import { startUpdatesHarness, type UpdatesHarness } from './updates-harness.ts';
+
+async function until(f: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -134,6 +144,30 @@ for (const dialect of TEST_DIALECTS) {
       assert.deepEqual(audit.map((a) => [a.action, a.actor.startsWith('token:') ? 'token' : a.actor, a.outcome]), [['campaign.approval-requested', 'system', 'success'], ['campaign.phase-approved', 'token', 'success'], ['campaign.phase-approved', 'token', 'denied']]);
       for (const d of rest) await svc.report(id, d, 'installed');
       assert.equal((await svc.get(id)).state, 'completed');
+    });
+
+    it('answers a change made on another node within a second, and one made on this node at once', async () => {
+      const rel = await h.publish('pump-c', '4.0.0', 'fw.bin', Buffer.from('pump-c 4'));
+      await h.t.db.updateTable('campaign').set({ state: 'cancelled' }).execute();
+      const here = h.updates.campaigns;
+      // A second platform node: its own service on the same database.
+      const there = new CampaignService({ db: h.t.db, audit: new DbAuditLog({ db: h.t.db, dialect, clock }), clock, minEvaluationIntervalMs: 0 });
+      const c = await here.create({ releaseId: rel.id, name: 'two nodes', selection: { model: 'pump-c' }, phases: [100], successThreshold: 1, failureThreshold: 0.04, actor: 'test' });
+      const [failing, waiting] = await phaseDevices(c.id, 0);
+      assert.equal((await here.desiredFor(waiting!)).kind, 'install');
+      // One failure in about 20 reaches the threshold: the other node pauses the campaign.
+      await there.report(c.id, failing!, 'failed');
+      assert.equal((await there.get(c.id)).state, 'paused');
+      const paused = { kind: 'wait', campaignId: c.id, reason: 'paused' };
+      assert.deepEqual(await there.desiredFor(waiting!), paused);
+      const t0 = Date.now();
+      await until(async () => (await here.desiredFor(waiting!)).kind === 'wait');
+      assert.ok(Date.now() - t0 <= OPEN_CAMPAIGNS_MAX_AGE_MS + 500, `seen after ${Date.now() - t0} ms`);
+      assert.deepEqual(await here.desiredFor(waiting!), paused);
+      // Resumed here: this node answers the new state at once.
+      await here.resume(c.id, 'test');
+      assert.equal((await here.desiredFor(waiting!)).kind, 'install');
+      await h.t.db.updateTable('campaign').set({ state: 'cancelled' }).where('id', '=', c.id).execute();
     });
 
     it('refuses bad tags with a code and keeps the old ones', async () => {

@@ -9,14 +9,14 @@ import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import type { DeviceRegistry } from '../devices/index.ts';
 import type { EventBus } from '../events/index.ts';
-import { authenticateRequest, requirePermission, type RouteModule, serverNames } from '../http/index.ts';
+import { authenticateRequest, type HttpFastPath, requirePermission, type RouteModule, serverNames } from '../http/index.ts';
 import type { CertificateAuthorities, CertificateStore, Issuer } from '../pki/index.ts';
 import { deviceAccessOf, telemetryRoutes } from '../telemetry/index.ts';
 import type { DeviceAdmission } from './device-authenticator.ts';
 import { DeviceGateway } from './device-gateway.ts';
 import type { CommandResultListener, StoredListener, UpdateStatusListener } from './device-message-ingest.ts';
 import { deviceHttpsRoutes } from './device-https-routes.ts';
-import type { DeviceUpdateService } from './device-update-routes.ts';
+import { deviceDesiredFastPath, type DeviceUpdateService } from './device-update-routes.ts';
 import { RegistryDeviceDirectory } from './registry-device-directory.ts';
 
 export interface PlatformGatewayDeps {
@@ -51,6 +51,8 @@ export interface PlatformGateway {
   readonly apiRoutes: RouteModule;
   /** Device routes for the :8443 listener (/device/v1/messages, /device/v1/updates/desired, /device/v1/update-status). */
   readonly deviceRoutes: RouteModule;
+  /** Handlers for the :8443 listener asked before those routes (the desired-state poll). */
+  readonly deviceFastPaths: readonly HttpFastPath[];
   stop(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export async function startPlatformGateway(d: PlatformGatewayDeps): Promise<Plat
     mqttUrl: gateway.broker ? `mqtts://${host}:${gateway.broker.port}` : undefined,
     apiRoutes,
     deviceRoutes: deviceHttpsRoutes({ sessions: gateway.https, ingest: gateway.ingest, buckets: gateway.buckets, ...(d.deviceUpdates ? { updates: d.deviceUpdates } : {}) }),
+    deviceFastPaths: d.deviceUpdates ? [deviceDesiredFastPath({ sessions: gateway.https, buckets: gateway.buckets, updates: d.deviceUpdates })] : [],
     stop: () => gateway.stop(),
   };
 }

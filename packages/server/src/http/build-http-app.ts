@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -13,9 +13,11 @@ export type RouteModule = (app: FastifyInstance) => void | Promise<void>;
 
 /**
  * A raw node:http handler asked before Fastify; returns true when it took the request. Only for
- * hot paths whose cost Fastify's per-request work would dominate (the OCSP responder).
+ * hot paths whose cost Fastify's per-request work would dominate (the OCSP responder, the update
+ * checks). A fast path that took a request and then cannot answer it (a failed lookup) hands it to
+ * Fastify with `fallback`, whose route answers with the coded error; only bodiless requests can.
  */
-export type HttpFastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type HttpFastPath = (req: IncomingMessage, res: ServerResponse, fallback: () => void) => boolean;
 
 export interface HttpAppOptions {
   readonly logger: Logger;
@@ -27,7 +29,7 @@ export interface HttpAppOptions {
   /** TLS options: serve HTTPS (the device-facing :8443 listener) instead of HTTP. */
   readonly https?: HttpsServerOptions;
   readonly bodyLimitBytes?: number;
-  /** Plain HTTP only: handlers run before Fastify routing, in order. */
+  /** Handlers run before Fastify routing, in order. */
   readonly fastPaths?: readonly HttpFastPath[];
 }
 
@@ -38,8 +40,9 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     // Per-request log lines would cost the device hot paths; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
-    ...(opts.https ? { https: opts.https } : {}),
-    ...(!opts.https && opts.fastPaths?.length ? { serverFactory: fastPathServer(opts.fastPaths) } : {}),
+    // With a serverFactory Fastify does not create the server, so the factory applies the TLS options.
+    ...(opts.https && !opts.fastPaths?.length ? { https: opts.https } : {}),
+    ...(opts.fastPaths?.length ? { serverFactory: fastPathServer(opts.fastPaths, opts.https) } : {}),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false, allowUnionTypes: true } },
   } as FastifyServerOptions) as unknown as FastifyInstance;
   app.decorateRequest('principal', undefined);
@@ -76,13 +79,15 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   return app;
 }
 
-/** The node:http server Fastify would create, with the fast paths in front of its handler. */
-function fastPathServer(fastPaths: readonly HttpFastPath[]) {
+/** The node:http(s) server Fastify would create, with the fast paths in front of its handler. */
+function fastPathServer(fastPaths: readonly HttpFastPath[], https: HttpsServerOptions | undefined) {
   return (handler: (req: IncomingMessage, res: ServerResponse) => void, o: FastifyServerOptions) => {
-    const server = createServer({}, (req, res) => {
-      for (const f of fastPaths) if (f(req, res)) return;
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      const fallback = (): void => handler(req, res);
+      for (const f of fastPaths) if (f(req, res, fallback)) return;
       handler(req, res);
-    });
+    };
+    const server = https ? createHttpsServer(https, listener) : createServer({}, listener);
     // As Fastify sets them on a server it creates (fastify/lib/server.js).
     if (o.keepAliveTimeout) server.keepAliveTimeout = o.keepAliveTimeout;
     if (o.requestTimeout) server.requestTimeout = o.requestTimeout;

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CertificateAuthorities, IssuedCertificate, Issuer } from '../pki/index.ts';
-import { buildHttpApp, type RouteModule } from './build-http-app.ts';
+import { buildHttpApp, type HttpFastPath, type RouteModule } from './build-http-app.ts';
 
 export interface HttpsListenerOptions {
   readonly bindHost: string;
@@ -25,6 +25,8 @@ export interface HttpsListenerOptions {
   readonly ready: () => Promise<boolean>;
   /** Device-facing routes (EST, the device HTTPS API). */
   readonly routes: readonly RouteModule[];
+  /** Hot paths answered before Fastify (`buildHttpApp`). */
+  readonly fastPaths?: readonly HttpFastPath[];
   readonly clock?: Clock;
   /** How often to check whether the server certificate is due for renewal. */
   readonly renewCheckMs?: number;
@@ -74,7 +76,7 @@ export async function startHttpsListener(opts: HttpsListenerOptions): Promise<Ht
   };
   let current = await issue();
   const app = await buildHttpApp({
-    logger: opts.logger, metrics: opts.metrics, version: opts.version, ready: opts.ready, routes: opts.routes,
+    logger: opts.logger, metrics: opts.metrics, version: opts.version, ready: opts.ready, routes: opts.routes, ...(opts.fastPaths ? { fastPaths: opts.fastPaths } : {}),
     https: { key: current.key, cert: current.cert.chainPem, ca: clientCas, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
   });
   await app.listen({ host: opts.bindHost, port: opts.port });

@@ -266,7 +266,7 @@ export class Platform {
     const deviceRoutes: RouteModule[] = [estRoutes(est), this.#gateway.deviceRoutes];
     this.#https = await startHttpsListener({
       bindHost: s.config.bindHost, port: s.config.httpsPort, publicUrl: s.config.publicUrl, tlsHostnames: s.config.tlsHostnames,
-      issuer: s.issuer, cas: s.cas, logger: s.logger, metrics: s.metrics, version: VERSION, routes: deviceRoutes,
+      issuer: s.issuer, cas: s.cas, logger: s.logger, metrics: s.metrics, version: VERSION, routes: deviceRoutes, fastPaths: this.#gateway.deviceFastPaths,
       ready: async () => {
         await s.cas.get('operational');
         return true;

@@ -18,7 +18,7 @@ export { TufRootCeremony } from './tuf/tuf-root-ceremony.ts';
 export { TufMetadataReader } from './tuf/tuf-metadata-reader.ts';
 export { versionScheme, compareVersions } from './version.ts';
 export type { VersionScheme } from './version.ts';
-export { CampaignService } from './campaigns/campaign-service.ts';
+export { CampaignService, OPEN_CAMPAIGNS_MAX_AGE_MS } from './campaigns/campaign-service.ts';
 export type { CampaignView, DesiredState, DeviceUpdateStatus, CreateCampaignInput, CampaignSelection } from './campaigns/campaign-service.ts';
 export type { MaintenanceWindow } from './campaigns/maintenance-window.ts';
 export { UpdateStatusChannel, DESIRED_SUFFIX, STATUS_SUFFIX } from './device-channel/update-status-channel.ts';

@@ -62,17 +62,38 @@ export type DesiredChangeListener = (campaignId: string, throughPhase: number) =
 const DEVICE_PARAM = '\u0000device id\u0000';
 
 /**
- * The desired-state query, compiled once per service: an update check is the platform's most
- * frequent read (every device on every (re)connect), and building the five-table join through the
- * query builder cost more than running it. `DEVICE_PARAM` marks where the device id goes.
+ * The device's half of an update check, compiled once per service: an update check is the
+ * platform's most frequent read (every device on every (re)connect and HTTPS poll), and building
+ * the query through the query builder cost more than running it. Only the device's unfinished
+ * campaign rows (an index on device_id) with its model and its site's time zone (primary keys);
+ * the campaigns themselves come from `OpenCampaigns`. `DEVICE_PARAM` marks where the device id goes.
  */
-function desiredStateQuery(db: Kysely<Database>) {
-  return db.selectFrom('campaign_device').innerJoin('campaign', 'campaign.id', 'campaign_device.campaign_id').innerJoin('release', 'release.id', 'campaign.release_id')
-    .innerJoin('device', 'device.id', 'campaign_device.device_id').leftJoin('tenant', 'tenant.id', 'campaign_device.site_id')
-    .select(['device.model', 'campaign.id as campaignId', 'campaign.state', 'campaign.emergency', 'campaign.current_phase', 'campaign.maintenance_window', 'campaign_device.phase', 'campaign_device.status', 'release.id as releaseId', 'release.version', 'release.file_name', 'tenant.time_zone', 'campaign.created_at'])
-    .where('campaign_device.device_id', '=', DEVICE_PARAM).where('campaign.state', 'in', ['running', 'paused', 'awaiting-approval']).orderBy('campaign.emergency', 'desc').orderBy('campaign.created_at', 'desc').compile();
+function deviceCampaignsQuery(db: Kysely<Database>) {
+  return db.selectFrom('campaign_device').innerJoin('device', 'device.id', 'campaign_device.device_id').leftJoin('tenant', 'tenant.id', 'campaign_device.site_id')
+    .select(['campaign_device.campaign_id', 'campaign_device.phase', 'device.model', 'tenant.time_zone'])
+    .where('campaign_device.device_id', '=', DEVICE_PARAM).where('campaign_device.status', 'not in', ['installed', 'failed', 'rolled-back']).compile();
 }
-type DesiredStateQuery = ReturnType<typeof desiredStateQuery>;
+type DeviceCampaignsQuery = ReturnType<typeof deviceCampaignsQuery>;
+
+/** A running, paused or awaiting-approval campaign with what an update check needs of it. */
+interface OpenCampaign {
+  readonly id: string;
+  readonly state: CampaignTable['state'];
+  readonly emergency: boolean;
+  readonly currentPhase: number;
+  readonly window: MaintenanceWindow | null;
+  readonly releaseId: string;
+  readonly version: string;
+  readonly fileName: string;
+  readonly createdAt: number;
+}
+
+/**
+ * How old the open-campaign list may be before an update check reloads it. This node's own
+ * changes replace it at once; this bounds how late a change made on another node (PostgreSQL
+ * scale-out: a pause, an opened phase, a new campaign) reaches this node's answers.
+ */
+export const OPEN_CAMPAIGNS_MAX_AGE_MS = 1000;
 
 const FINAL: ReadonlySet<DeviceUpdateStatus> = new Set(['installed', 'failed', 'rolled-back']);
 
@@ -145,6 +166,7 @@ export class CampaignService {
       const rows = ordered.map((d, i) => ({ campaign_id: id, device_id: d.id, site_id: d.site_id, phase: phaseOf(i), status: 'pending' as const, detail: null, updated_at: now }));
       for (let i = 0; i < rows.length; i += 200) await trx.insertInto('campaign_device').values(rows.slice(i, i + 200)).execute();
     });
+    this.#campaignsChanged();
     await this.#audit.append({ actor: input.actor, action: 'campaign.created', target: `campaign:${id}`, details: { releaseId: release.id, version: release.version, devices: devices.length, phases, emergency: input.emergency === true, maintenanceWindow: window, requiresApproval: input.requiresApproval === true, tags } });
     this.#changed(id, 0);
     return this.get(id);
@@ -187,23 +209,69 @@ export class CampaignService {
     return { campaigns, next: rows.length === opts.limit ? rows.at(-1)!.id : null };
   }
 
-  /** The desired-state query, compiled on first use (`desiredStateQuery`). */
-  #desiredQuery: DesiredStateQuery | undefined;
+  /** The device's half of an update check, compiled on first use (`deviceCampaignsQuery`). */
+  #deviceQuery: DeviceCampaignsQuery | undefined;
+  /** The open campaigns, shared by every update check until a change here or `OPEN_CAMPAIGNS_MAX_AGE_MS`. */
+  #open: { readonly loadedAt: number; readonly campaigns: Promise<ReadonlyMap<string, OpenCampaign>> } | undefined;
 
-  /** What the device should install now; pulled by the device, so offline devices catch up on return. */
+  /**
+   * What the device should install now; pulled by the device, so offline devices catch up on
+   * return. The campaign side is the same for every device and changes rarely, so it is read once
+   * for all checks (`#openCampaigns`); per device, one indexed read of its unfinished rows, and
+   * none at all while no campaign is open.
+   */
   async desiredFor(deviceId: string): Promise<DesiredState> {
-    // One indexed query (campaign_device by device_id) per check, the device's model joined in.
-    const q = (this.#desiredQuery ??= desiredStateQuery(this.#db));
-    const query: DesiredStateQuery = { ...q, sql: withPrepareMark(q.sql), parameters: q.parameters.map((p) => (p === DEVICE_PARAM ? deviceId : p)) };
+    const campaigns = await this.#openCampaigns();
+    if (campaigns.size === 0) return { kind: 'none' };
+    const q = (this.#deviceQuery ??= deviceCampaignsQuery(this.#db));
+    const query: DeviceCampaignsQuery = { ...q, sql: withPrepareMark(q.sql), parameters: q.parameters.map((p) => (p === DEVICE_PARAM ? deviceId : p)) };
     const { rows } = await this.#db.executeQuery(query);
-    const open = rows.find((r) => !FINAL.has(r.status));
-    if (!open) return { kind: 'none' };
-    if (open.state === 'paused') return { kind: 'wait', campaignId: open.campaignId, reason: 'paused' };
-    if (open.phase > Number(open.current_phase)) return { kind: 'wait', campaignId: open.campaignId, reason: open.state === 'awaiting-approval' ? 'approval' : 'phase' };
-    const window = open.maintenance_window ? (JSON.parse(open.maintenance_window) as MaintenanceWindow) : null;
+    // Of the device's unfinished rows in open campaigns: emergencies first, then the newest.
+    let open: OpenCampaign | undefined;
+    let row: (typeof rows)[number] | undefined;
+    for (const r of rows) {
+      const c = campaigns.get(r.campaign_id);
+      if (!c) continue;
+      if (!open || (c.emergency !== open.emergency ? c.emergency : c.createdAt > open.createdAt)) {
+        open = c;
+        row = r;
+      }
+    }
+    if (!open || !row) return { kind: 'none' };
+    if (open.state === 'paused') return { kind: 'wait', campaignId: open.id, reason: 'paused' };
+    if (row.phase > open.currentPhase) return { kind: 'wait', campaignId: open.id, reason: open.state === 'awaiting-approval' ? 'approval' : 'phase' };
     // Emergency campaigns skip maintenance windows; the device's clinical gate still applies.
-    if (window && open.emergency !== 1 && !inWindow(window, this.#clock.nowMs(), open.time_zone)) return { kind: 'wait', campaignId: open.campaignId, reason: 'maintenance-window' };
-    return { kind: 'install', campaignId: open.campaignId, releaseId: open.releaseId, version: open.version, target: `${open.model}/${open.version}/${open.file_name}`, emergency: open.emergency === 1 };
+    if (open.window && !open.emergency && !inWindow(open.window, this.#clock.nowMs(), row.time_zone)) return { kind: 'wait', campaignId: open.id, reason: 'maintenance-window' };
+    return { kind: 'install', campaignId: open.id, releaseId: open.releaseId, version: open.version, target: `${row.model}/${open.version}/${open.fileName}`, emergency: open.emergency };
+  }
+
+  /** Running, paused and awaiting-approval campaigns by id; one load shared by concurrent checks. */
+  #openCampaigns(): Promise<ReadonlyMap<string, OpenCampaign>> {
+    // Monotonic time, not the service clock: this is a cache's age, not a business time.
+    const now = performance.now();
+    if (this.#open && now - this.#open.loadedAt < OPEN_CAMPAIGNS_MAX_AGE_MS) return this.#open.campaigns;
+    const loading = { loadedAt: now, campaigns: this.#loadOpenCampaigns() };
+    this.#open = loading;
+    // A failed load is not kept: the next check tries again (and this one gets the error).
+    loading.campaigns.catch(() => {
+      if (this.#open === loading) this.#open = undefined;
+    });
+    return loading.campaigns;
+  }
+
+  async #loadOpenCampaigns(): Promise<ReadonlyMap<string, OpenCampaign>> {
+    const rows = await this.#db.selectFrom('campaign').innerJoin('release', 'release.id', 'campaign.release_id')
+      .select(['campaign.id', 'campaign.state', 'campaign.emergency', 'campaign.current_phase', 'campaign.maintenance_window', 'campaign.created_at', 'release.id as releaseId', 'release.version', 'release.file_name'])
+      .where('campaign.state', 'in', ['running', 'paused', 'awaiting-approval']).execute();
+    return new Map(rows.map((c) => [c.id, {
+      id: c.id, state: c.state, emergency: c.emergency === 1, currentPhase: Number(c.current_phase), window: c.maintenance_window ? (JSON.parse(c.maintenance_window) as MaintenanceWindow) : null,
+      releaseId: c.releaseId, version: c.version, fileName: c.file_name, createdAt: Number(c.created_at),
+    }]));
+  }
+
+  /** A campaign row changed on this node: the next update check reads the open campaigns again. */
+  #campaignsChanged(): void {
+    this.#open = undefined;
   }
 
   /**
@@ -279,6 +347,7 @@ export class CampaignService {
       if (total > 0 && failed / total >= c.failure_threshold) {
         const reason = `failures ${failed}/${total} reached ${c.failure_threshold}`;
         await this.#db.updateTable('campaign').set({ state: 'paused', paused_reason: reason, current_phase: current, updated_at: now }).where('id', '=', campaignId).where('state', 'in', ['running', 'awaiting-approval']).execute();
+        this.#campaignsChanged();
         await this.#audit.append({ actor: 'system', action: 'campaign.paused', target: `campaign:${campaignId}`, outcome: 'failure', details: { phase: current, failed, total, emergency: c.emergency === 1 } });
         this.#changed(campaignId, current);
         return 'paused';
@@ -288,6 +357,7 @@ export class CampaignService {
       if (current >= phases.length - 1) {
         if (installed === total) {
           await this.#db.updateTable('campaign').set({ state: 'completed', current_phase: current, updated_at: now }).where('id', '=', campaignId).execute();
+          this.#campaignsChanged();
           await this.#audit.append({ actor: 'system', action: 'campaign.completed', target: `campaign:${campaignId}`, details: { installed, total } });
           return 'completed';
         }
@@ -296,11 +366,13 @@ export class CampaignService {
       if (Number(c.requires_approval) === 1) {
         // Manual approval between phases: the threshold is met, a person decides (approve()).
         const r = await this.#db.updateTable('campaign').set({ state: 'awaiting-approval', current_phase: current, updated_at: now }).where('id', '=', campaignId).where('state', '=', 'running').executeTakeFirst();
+        this.#campaignsChanged();
         if (Number(r.numUpdatedRows) === 1) await this.#audit.append({ actor: 'system', action: 'campaign.approval-requested', target: `campaign:${campaignId}`, details: { nextPhase: current + 1, percent: phases[current + 1], installed, total } });
         return 'awaiting-approval';
       }
       current += 1;
       await this.#db.updateTable('campaign').set({ current_phase: current, updated_at: now }).where('id', '=', campaignId).execute();
+      this.#campaignsChanged();
       await this.#audit.append({ actor: 'system', action: 'campaign.phase-opened', target: `campaign:${campaignId}`, details: { phase: current, percent: phases[current], installed, total } });
       this.#changed(campaignId, current);
     }
@@ -314,6 +386,7 @@ export class CampaignService {
     const next = Number(c.current_phase) + 1;
     const r = await this.#db.updateTable('campaign').set({ state: 'running', current_phase: next, updated_at: this.#clock.nowMs() })
       .where('id', '=', campaignId).where('state', '=', 'awaiting-approval').where('current_phase', '=', Number(c.current_phase)).executeTakeFirst();
+    this.#campaignsChanged();
     if (Number(r.numUpdatedRows) !== 1) {
       await this.#audit.append({ actor, action: 'campaign.phase-approved', target: `campaign:${campaignId}`, outcome: 'denied', details: { code: 'CAMPAIGN_STATE_INVALID', state: c.state } });
       throw new UpdateError('CAMPAIGN_STATE_INVALID', 'only a campaign awaiting approval can be approved');
@@ -349,6 +422,7 @@ export class CampaignService {
 
   async resume(campaignId: string, actor: string): Promise<CampaignView> {
     const r = await this.#db.updateTable('campaign').set({ state: 'running', paused_reason: null, updated_at: this.#clock.nowMs() }).where('id', '=', campaignId).where('state', '=', 'paused').executeTakeFirst();
+    this.#campaignsChanged();
     if (Number(r.numUpdatedRows) !== 1) {
       await this.get(campaignId);
       throw new UpdateError('CAMPAIGN_STATE_INVALID', 'only a paused campaign can be resumed');
