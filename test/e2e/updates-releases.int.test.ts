@@ -43,7 +43,19 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal((await h.call('POST', `/api/v1/releases/${c.body.id}/publish`)).body.state, 'published');
       const list = await h.call('GET', '/api/v1/releases?state=published');
       assert.deepEqual(list.body.releases.map((r: Json) => r.id), [c.body.id]);
+      // Published: the target is served by its hashed name; withdrawn: refused even to a client
+      // holding metadata from before (410), while the model's manifest is still served.
+      const target = `${h.url}/tuf/targets/pump-a/2.1.0/${c.body.sha256}.fw.bin`;
+      const served = await fetch(target);
+      assert.equal(served.status, 200);
+      assert.deepEqual(Buffer.from(await served.arrayBuffer()), body);
       assert.equal((await h.call('POST', `/api/v1/releases/${c.body.id}/withdraw`)).body.state, 'withdrawn');
+      const refused = await fetch(target);
+      assert.equal(refused.status, 410);
+      assert.deepEqual((await refused.json()).error.details, { releaseId: c.body.id });
+      const manifests = await h.t.db.selectFrom('tuf_target_file').select('sha256').where('path', '=', 'pump-a/index.json').execute();
+      assert.ok(manifests.length > 0);
+      for (const m of manifests) assert.equal((await fetch(`${h.url}/tuf/targets/pump-a/${m.sha256}.index.json`)).status, 200);
       const audit = await h.t.db.selectFrom('audit_entry').select('action').where('target', '=', `release:${c.body.id}`).execute();
       assert.deepEqual(audit.map((a) => a.action), ['release.created', 'release.sbom-attached', 'release.approve', 'release.publish', 'release.withdraw']);
     });

@@ -208,6 +208,14 @@ export class TufRepository {
     const path = dir ? `${dir}/${name}` : name;
     const row = await this.#docs.db.selectFrom('tuf_target_file').select(['length']).where('path', '=', path).where('sha256', '=', sha256).executeTakeFirst();
     if (!row) return undefined;
+    // A firmware target (`<model>/<version>/<file>`) of a withdrawn release is not served: a client
+    // holding metadata from before the withdrawal must not install it (model manifests are served).
+    const parts = path.split('/');
+    if (parts.length === 3) {
+      const withdrawn = await this.#docs.db.selectFrom('release').innerJoin('release_model', 'release_model.release_id', 'release.id').select('release.id')
+        .where('release_model.model', '=', parts[0]!).where('release.version', '=', parts[1]!).where('release.artifact_sha256', '=', sha256).where('release.state', '=', 'withdrawn').executeTakeFirst();
+      if (withdrawn) throw new UpdateError('TUF_TARGET_WITHDRAWN', 'this target belongs to a withdrawn release', { details: { releaseId: withdrawn.id } });
+    }
     const stream = await this.#artifacts.open(sha256);
     if (!stream) throw new UpdateError('ARTIFACT_MISSING', 'a listed target is missing from the artifact store', { details: { sha256 } });
     return { stream, length: Number(row.length) };

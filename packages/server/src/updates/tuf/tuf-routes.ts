@@ -25,7 +25,7 @@ export function tufRoutes(opts: { reader: TufMetadataReader; repository: TufRepo
       return reply.header('content-type', 'application/json').send(bytes);
     });
     app.get<{ Params: { '*': string } }>('/tuf/targets/*', {
-      schema: { tags: ['tuf'], summary: 'TUF target files by consistent-snapshot name `<dir>/<sha256>.<name>`' },
+      schema: { tags: ['tuf'], summary: 'TUF target files by consistent-snapshot name `<dir>/<sha256>.<name>`', description: 'A firmware target of a withdrawn release answers 410 TUF_TARGET_WITHDRAWN.' },
     }, async (request, reply) => {
       const target = await opts.repository.openTarget(request.params['*']);
       if (!target) throw new UpdateError('TUF_METADATA_NOT_FOUND', 'no such target file');
