@@ -170,6 +170,24 @@ for (const dialect of TEST_DIALECTS) {
       await h.t.db.updateTable('campaign').set({ state: 'cancelled' }).where('id', '=', c.id).execute();
     });
 
+    it('cancels the open campaigns of a release that is withdrawn: their devices are told to install nothing', async () => {
+      const rel = await h.publish('pump-c', '5.0.0', 'fw.bin', Buffer.from('pump-c 5'));
+      await h.t.db.updateTable('campaign').set({ state: 'cancelled' }).execute();
+      const svc = h.updates.campaigns;
+      const c = await svc.create({ releaseId: rel.id, name: 'to withdraw', selection: { model: 'pump-c' }, phases: [100], actor: 'test' });
+      const d = (await phaseDevices(c.id, 0))[0]!;
+      assert.equal((await svc.desiredFor(d)).kind, 'install');
+      const withdrawn = await h.call('POST', `/api/v1/releases/${rel.id}/withdraw`);
+      assert.equal(withdrawn.status, 200, JSON.stringify(withdrawn.body));
+      assert.equal((await svc.get(c.id)).state, 'cancelled');
+      assert.deepEqual(await svc.desiredFor(d), { kind: 'none' });
+      const audit = await h.t.db.selectFrom('audit_entry').select(['actor', 'details']).where('action', '=', 'campaign.cancelled').where('target', '=', `campaign:${c.id}`).execute();
+      assert.equal(audit.length, 1);
+      assert.deepEqual(JSON.parse(audit[0]!.details), { reason: 'release-withdrawn', releaseId: rel.id });
+      assert.match(audit[0]!.actor, /^token:/);
+      assert.equal((await h.call('POST', `/api/v1/campaigns/${c.id}/resume`)).body.error.code, 'CAMPAIGN_STATE_INVALID');
+    });
+
     it('refuses bad tags with a code and keeps the old ones', async () => {
       const biomed = (await h.tokens.create({ tenantId: h.tenantId, role: 'biomed', name: 'tags2', createdBy: 'test' })).token;
       const d = devices[0]!;

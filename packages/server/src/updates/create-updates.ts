@@ -88,8 +88,11 @@ export function createUpdates(o: UpdatesOptions): Updates {
   const tuf = new TufRepository({ docs, keyStore: o.keyStore, artifacts, audit: o.audit, clock: o.clock, lifetimes: o.lifetimes, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
   const ceremonyWith = (offline: KeyStore | undefined): TufRootCeremony => new TufRootCeremony({ docs, keyStore: new TufRootKeyStore({ online: o.rootKeyStore ?? o.keyStore, offline }), audit: o.audit, clock: o.clock, algorithm: o.algorithm, onSigned: () => reader.invalidate() });
   const ceremony = ceremonyWith(undefined);
-  const releases = new ReleaseService({ db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes, sbomImporter: o.sbomImporter });
   const campaigns = new CampaignService({ db: o.db, audit: o.audit, clock: o.clock, minEvaluationIntervalMs: o.campaignEvaluationIntervalMs });
+  const releases = new ReleaseService({
+    db: o.db, artifacts, models: o.models ?? new RegistryModelCatalogue({ db: o.db }), tuf, audit: o.audit, clock: o.clock, maxArtifactBytes: o.maxArtifactBytes, sbomImporter: o.sbomImporter,
+    onWithdrawn: async (releaseId, actor) => void (await campaigns.cancelForRelease(releaseId, actor)),
+  });
   const channel = new UpdateStatusChannel({ campaigns, audit: o.audit, onError: o.onChannelError, recordFirmware: o.recordFirmware });
   const tags = new DeviceTagService({ db: o.db, audit: o.audit, clock: o.clock });
   return {

@@ -46,9 +46,12 @@ export class ReleaseService {
   readonly maxArtifactBytes: number;
   readonly maxSbomBytes: number;
   readonly #sbomImporter: SbomImporter | undefined;
+  readonly #onWithdrawn: ((releaseId: string, actor: string) => Promise<void>) | undefined;
 
-  constructor(opts: { db: Kysely<Database>; artifacts: ArtifactStore; models: ModelCatalogue; tuf: TufRepository; audit: AuditLog; clock?: Clock; maxArtifactBytes?: number; maxSbomBytes?: number; sbomImporter?: SbomImporter }) {
+  /** `onWithdrawn` runs after a withdrawal is stored and audited (the campaigns stop rolling it out). */
+  constructor(opts: { db: Kysely<Database>; artifacts: ArtifactStore; models: ModelCatalogue; tuf: TufRepository; audit: AuditLog; clock?: Clock; maxArtifactBytes?: number; maxSbomBytes?: number; sbomImporter?: SbomImporter; onWithdrawn?: (releaseId: string, actor: string) => Promise<void> }) {
     this.#sbomImporter = opts.sbomImporter;
+    this.#onWithdrawn = opts.onWithdrawn;
     this.#db = opts.db;
     this.#artifacts = opts.artifacts;
     this.#models = opts.models;
@@ -154,6 +157,7 @@ export class ReleaseService {
     if (action === 'publish' || (action === 'withdraw' && before.state === 'published')) await this.#tuf.publishModels(before.models, actor, update);
     else await update(this.#db);
     await this.#audit.append({ actor, action: `release.${action}`, target: `release:${id}`, details: { from: before.state, to, models: before.models, version: before.version } });
+    if (action === 'withdraw') await this.#onWithdrawn?.(id, actor);
     return this.get(id);
   }
 

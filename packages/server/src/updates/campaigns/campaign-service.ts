@@ -433,6 +433,26 @@ export class CampaignService {
     return c;
   }
 
+  /**
+   * Cancels the open campaigns (running, paused, awaiting approval) of a withdrawn release: their
+   * devices are told their new desired state at once (pushed over MQTT, answered on the next
+   * HTTPS poll), audited `campaign.cancelled` per campaign. Returns the cancelled campaigns' ids.
+   */
+  async cancelForRelease(releaseId: string, actor: string): Promise<string[]> {
+    const open = await this.#db.selectFrom('campaign').select(['id', 'phases']).where('release_id', '=', releaseId).where('state', 'in', ['running', 'paused', 'awaiting-approval']).execute();
+    const cancelled: string[] = [];
+    for (const c of open) {
+      const r = await this.#db.updateTable('campaign').set({ state: 'cancelled', paused_reason: null, updated_at: this.#clock.nowMs() })
+        .where('id', '=', c.id).where('state', 'in', ['running', 'paused', 'awaiting-approval']).executeTakeFirst();
+      this.#campaignsChanged();
+      if (Number(r.numUpdatedRows) !== 1) continue;
+      cancelled.push(c.id);
+      await this.#audit.append({ actor, action: 'campaign.cancelled', target: `campaign:${c.id}`, details: { reason: 'release-withdrawn', releaseId } });
+      this.#changed(c.id, (JSON.parse(c.phases) as number[]).length - 1);
+    }
+    return cancelled;
+  }
+
   /** Re-evaluates running campaigns (a safety net for reports that arrived on other nodes). */
   job(intervalMs = 1000): Job {
     return {
