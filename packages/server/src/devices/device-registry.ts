@@ -141,13 +141,17 @@ export class DeviceRegistry implements DeviceDirectory {
 
   /**
    * Moves a device along its lifecycle. The same state again is a no-op (returns the device);
-   * a move the state machine forbids is DEVICE_STATE_INVALID. Audited and announced.
+   * a move the state machine forbids is DEVICE_STATE_INVALID. Audited and announced. With
+   * `onlyFrom`, the move happens only from that state and is otherwise a no-op (the device is
+   * returned unchanged): an automatic move (activation on first connect) must not undo a person's
+   * decision made meanwhile (a quarantine).
    */
-  async transition(id: string, to: DeviceState, actor: string): Promise<Device> {
+  async transition(id: string, to: DeviceState, actor: string, opts: { readonly onlyFrom?: DeviceState } = {}): Promise<Device> {
     if (!isDeviceState(to)) throw new PkiError('DEVICE_STATE_INVALID', 'no such lifecycle state', { details: { to } });
     for (let attempt = 0; attempt < 3; attempt++) {
       const d = await this.get(id);
       if (d.state === to) return d;
+      if (opts.onlyFrom !== undefined && d.state !== opts.onlyFrom) return d;
       if (!canTransition(d.state, to)) {
         await this.#audit.append({ actor, action: 'device.state-change', target: `device:${id}`, tenantId: d.tenantId, outcome: 'denied', details: { from: d.state, to } });
         throw new PkiError('DEVICE_STATE_INVALID', `a ${d.state} device cannot become ${to}`, { details: { id, from: d.state, to } });

@@ -16,7 +16,8 @@ export class RegistryDeviceDirectory implements DeviceDirectory {
 
   async activate(deviceId: string, actor: string): Promise<void> {
     const d = await this.#registry.find(deviceId);
-    // First successful connection: enrolled -> active (docs/device-lifecycle.md).
-    if (d?.state === 'enrolled') await this.#registry.transition(deviceId, 'active', actor);
+    // First successful connection: enrolled -> active (docs/device-lifecycle.md), and only from
+    // enrolled: a quarantine or decommissioning that lands meanwhile is not undone.
+    if (d?.state === 'enrolled') await this.#registry.transition(deviceId, 'active', actor, { onlyFrom: 'enrolled' });
   }
 }
