@@ -192,7 +192,7 @@ export class DeviceRegistry implements DeviceDirectory {
     await this.#db.updateTable('device').set({ tenant_id: tenantId, site_id: siteId, updated_at: now }).where('id', '=', id).execute();
     await this.#audit.append({ actor, action: 'device.assigned', target: `device:${id}`, tenantId, details: { fromTenant: d.tenantId, toTenant: tenantId, siteId } });
     // The claim is what authorises onboarding (docs/device-lifecycle.md).
-    if (d.state === 'manufactured') return this.transition(id, 'provisioned', actor);
+    if (d.state === 'manufactured') return this.transition(id, 'provisioned', actor, { onlyFrom: 'manufactured' });
     return { ...d, tenantId, siteId, updatedAt: now };
   }
 }

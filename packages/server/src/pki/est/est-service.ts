@@ -12,7 +12,8 @@ import { pkcs7CertsOnly } from './pkcs7-certs-only.ts';
 /** What EST needs of the device registry (implemented by devices/ DeviceRegistry). */
 export interface EstDeviceRegistry {
   find(id: string): Promise<{ readonly id: string; readonly tenantId: string; readonly state: DeviceState } | undefined>;
-  transition(id: string, to: DeviceState, actor: string): Promise<unknown>;
+  /** `onlyFrom`: the move happens only from that state, otherwise it is a no-op (DeviceRegistry.transition). */
+  transition(id: string, to: DeviceState, actor: string, opts?: { readonly onlyFrom?: DeviceState }): Promise<unknown>;
 }
 
 /** How an EST caller proved who it is. */
@@ -90,7 +91,8 @@ export class EstService {
       const issued = await this.#issuer.issueLdevid({ deviceId: device.id, csrDer, replacesSerial: current?.serial, actor: `est:${creds.kind}` });
       secret = undefined; // issued: the secret stays consumed
       if (device.state === 'manufactured' || device.state === 'provisioned') {
-        await this.#devices.transition(device.id, 'enrolled', `est:${creds.kind}`);
+        // Only from the state read above: a quarantine recorded meanwhile stands.
+        await this.#devices.transition(device.id, 'enrolled', `est:${creds.kind}`, { onlyFrom: device.state });
       }
       await this.#audit.append({ actor: `est:${creds.kind}`, action: 'pki.est.enrolled', target: `device:${device.id}`, tenantId: device.tenantId, details: { serial: issued.serial, replaces: current?.serial ?? null, operation: 'simpleenroll' } });
       return { issued, deviceId: device.id, pkcs7Der: pkcs7CertsOnly([issued.der]) };
