@@ -27,6 +27,9 @@ for (const dialect of TEST_DIALECTS) {
     let app: FastifyInstance;
     let url: string;
     let dev: TestDeviceCert;
+    let events: LocalEventBus;
+    /** Holds dev_hw's admission (after its state was read) until the test lets it go on. */
+    let admitW: { entered: () => void; gate: Promise<void> } | undefined;
 
     const curl = (body: string, d?: TestDeviceCert): Promise<{ status: number; json: { error?: { code: string }; outcome?: string; results?: Array<{ id: string | null; outcome: string; error?: { code: string } }> } }> => new Promise((resolve, reject) => {
       const args = ['-sS', '--cacert', pki.caBundleFile, '-H', 'content-type: application/json', '--data-binary', body, '-w', '\n%{http_code}', `${url}/device/v1/messages`];
@@ -46,7 +49,15 @@ for (const dialect of TEST_DIALECTS) {
       const audit = new DbAuditLog({ db: t.db, dialect });
       const metrics = new Registry();
       const logger = createLogger({ level: 'silent' });
-      gw = await DeviceGateway.start({ db: t.db, audit, events: new LocalEventBus(), logger, metrics, node: 'n1', certificates: new TableCertificateStore(t.db), devices: new TableDeviceDirectory(t.db), mqtt: undefined });
+      events = new LocalEventBus();
+      const admission = {
+        admitConnect: async (c: { deviceId: string }): Promise<void> => {
+          if (c.deviceId !== 'dev_hw' || !admitW) return;
+          admitW.entered();
+          await admitW.gate;
+        },
+      };
+      gw = await DeviceGateway.start({ db: t.db, audit, events, logger, metrics, node: 'n1', certificates: new TableCertificateStore(t.db), devices: new TableDeviceDirectory(t.db), mqtt: undefined, admission });
       // As the :8443 listener does: client certificates requested, checked by the route.
       app = await buildHttpApp({
         logger, metrics, version: 'test', ready: async () => true,
@@ -69,6 +80,27 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(r.json.outcome, 'stored');
       assert.equal((await t.db.selectFrom('telemetry_message').select('transport').where('message_id', '=', 'h-1').executeTakeFirstOrThrow()).transport, 'https');
       assert.equal((await curl(JSON.stringify(vitals('h-1')), dev)).json.outcome, 'duplicate');
+    });
+
+    it('refuses a device quarantined while its connection was being authenticated, and stores nothing', async () => {
+      const devW = await pki.enrolDevice({ deviceId: 'dev_hw', tenantId: 'ten_h1', state: 'active' });
+      let release!: () => void;
+      let entered!: () => void;
+      const admitting = new Promise<void>((r) => (entered = r));
+      admitW = { entered, gate: new Promise<void>((r) => (release = r)) };
+      try {
+        const posted = curl(JSON.stringify(vitals('hw-1')), devW);
+        // Its state was read (active); the quarantine lands and its cut finds no connection yet.
+        await admitting;
+        await t.db.updateTable('device').set({ state: 'quarantined' }).where('id', '=', 'dev_hw').execute();
+        await events.publish({ kind: 'device.state-changed', deviceId: 'dev_hw', from: 'active', to: 'quarantined' });
+        release();
+        const r = await posted;
+        assert.deepEqual([r.status, r.json.error?.code], [403, 'DEVICE_QUARANTINED']);
+        assert.equal((await t.db.selectFrom('telemetry_message').select('seq').where('device_id', '=', 'dev_hw').execute()).length, 0);
+      } finally {
+        admitW = undefined;
+      }
     });
 
     it('takes a batch in order with per-message results', async () => {

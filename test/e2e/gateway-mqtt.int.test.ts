@@ -34,6 +34,8 @@ for (const dialect of TEST_DIALECTS) {
     let devA: TestDeviceCert;
     let devB: TestDeviceCert;
     const results: string[] = [];
+    /** Holds dev_w's admission (after its state was read) until the test lets it go on. */
+    let admitW: { entered: () => void; gate: Promise<void> } | undefined;
     const tls = (d: TestDeviceCert, clientId = d.deviceId): string[] => ['-h', '127.0.0.1', '-p', String(port), '--cafile', pki.caBundleFile, '--cert', d.certFile, '--key', d.keyFile, '-i', clientId, '-V', 'mqttv311'];
     const pub = (d: TestDeviceCert, topic: string, msg: string, clientId?: string): Promise<Run> => run('mosquitto_pub', [...tls(d, clientId), '-q', '1', '-t', topic, '-m', msg]);
     const countStored = async (deviceId: string): Promise<number> => (await t.db.selectFrom('telemetry_message').select('seq').where('device_id', '=', deviceId).execute()).length;
@@ -54,6 +56,13 @@ for (const dialect of TEST_DIALECTS) {
         mqtt: { bindHost: '127.0.0.1', port: 0, tls: { key: pki.server.keyPem, cert: pki.server.chainPem, clientCas: [pki.operationalPem, pki.rootPem] }, controlRateLimit: { ratePerS: 0.5, burst: 3 } },
         onCommandResult: async (session) => {
           results.push(session.deviceId);
+        },
+        admission: {
+          admitConnect: async (c) => {
+            if (c.deviceId !== 'dev_w' || !admitW) return;
+            admitW.entered();
+            await admitW.gate;
+          },
         },
       });
       port = gw.broker!.port;
@@ -185,6 +194,31 @@ for (const dialect of TEST_DIALECTS) {
       assert.notEqual((await pub(devQ, 'devices/dev_q/telemetry', vitals('q-1'))).code, 0);
       const codes = (await audits('gateway.connect')).filter((a) => a.outcome === 'denied').map((a) => (JSON.parse(a.details) as { code: string }).code);
       assert.equal(codes.at(-1), 'DEVICE_QUARANTINED');
+    });
+
+    it('closes a connection whose device was quarantined while it was being admitted', async () => {
+      const devW = await pki.enrolDevice({ deviceId: 'dev_w', tenantId: 'ten_h1', state: 'active' });
+      let release!: () => void;
+      let entered!: () => void;
+      const admitting = new Promise<void>((r) => (entered = r));
+      admitW = { entered, gate: new Promise<void>((r) => (release = r)) };
+      const sub = spawn('mosquitto_sub', [...tls(devW), '-t', 'devices/dev_w/updates/#']);
+      const exited = new Promise<void>((r) => sub.on('exit', () => r()));
+      try {
+        // Its state was read (active); the quarantine lands and its cut finds no connection yet.
+        await admitting;
+        await t.db.updateTable('device').set({ state: 'quarantined' }).where('id', '=', 'dev_w').execute();
+        await new DbEventBus({ db: t.db }).publish({ kind: 'device.state-changed', deviceId: 'dev_w', from: 'active', to: 'quarantined' });
+        await new Promise((r) => setTimeout(r, 700));
+        release();
+        const closed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+        assert.ok(closed, 'the connection is closed once registered, not kept');
+        const denied = (await audits('gateway.connect')).filter((a) => a.outcome === 'denied').map((a) => JSON.parse(a.details) as { code: string; certSerial?: string });
+        assert.deepEqual(denied.at(-1), { code: 'DEVICE_QUARANTINED', transport: 'mqtt', certSerial: devW.serial });
+      } finally {
+        admitW = undefined;
+        sub.kill();
+      }
     });
   });
 }

@@ -39,6 +39,12 @@ export class HttpsDeviceSessions implements LiveSessions {
   readonly #settled = new WeakMap<TLSSocket, Authenticated>();
   readonly #byDevice = new Map<string, Map<TLSSocket, DeviceSession>>();
   readonly #reauthenticateAfterMs: number;
+  /**
+   * Counts the cuts live revocation asked for (`disconnect`, `devicesWithCert`). A connection
+   * whose authentication overlapped one is checked again once it is registered: the cut could not
+   * find it while its checks ran, and it must not outlive a quarantine or revocation made then.
+   */
+  #cuts = 0;
 
   constructor(opts: { authenticator: DeviceAuthenticator; devices: DeviceDirectory; audit: AuditLog; metrics: GatewayMetrics; logger?: Logger; clock?: Clock; reauthenticateAfterMs?: number }) {
     this.#reauthenticateAfterMs = opts.reauthenticateAfterMs ?? 60_000;
@@ -114,6 +120,7 @@ export class HttpsDeviceSessions implements LiveSessions {
   }
 
   disconnect(deviceId: string, _reason: DisconnectReason): number {
+    this.#cuts++;
     const sockets = this.#byDevice.get(deviceId);
     if (!sockets) return 0;
     const n = sockets.size;
@@ -122,6 +129,7 @@ export class HttpsDeviceSessions implements LiveSessions {
   }
 
   devicesWithCert(serial: string): string[] {
+    this.#cuts++;
     const out: string[] = [];
     for (const [id, m] of this.#byDevice) for (const s of m.values()) if (s.certSerial === serial) out.push(id);
     return out;
@@ -134,6 +142,7 @@ export class HttpsDeviceSessions implements LiveSessions {
   }
 
   async #connect(socket: TLSSocket, remoteAddress: string): Promise<Authenticated> {
+    const cuts = this.#cuts;
     let session: DeviceSession;
     try {
       session = await this.#authenticator.authenticate(socket.getPeerCertificate().raw, { transport: 'https', remoteAddress });
@@ -149,7 +158,10 @@ export class HttpsDeviceSessions implements LiveSessions {
     let sockets = this.#byDevice.get(session.deviceId);
     if (!sockets) this.#byDevice.set(session.deviceId, (sockets = new Map<TLSSocket, DeviceSession>()));
     sockets.set(socket, session);
-    socket.once('close', () => this.#forget(socket, session));
+    const registered = session;
+    socket.once('close', () => this.#forget(socket, registered));
+    // Registered now, so later cuts find it; one made while the checks ran is caught here.
+    if (this.#cuts !== cuts) session = (await this.#recheck(socket, session, remoteAddress)).session;
     // As at an MQTT CONNECT: first connection activates an enrolled device; every one is audited.
     void (async () => {
       await this.#devices.activate(session.deviceId, `device:${session.deviceId}`);

@@ -41,6 +41,14 @@ interface Connection {
   readonly client: Client;
   connectionId: number | undefined;
   endReason: DisconnectReason | 'client-closed';
+  /** `#cuts` when its authentication began (see `#cuts`). */
+  readonly cutsAtAuth: number;
+}
+
+/** Why a connection that failed its second check (`#ready`) is closed. */
+function reasonOf(e: unknown): DisconnectReason {
+  const code = isMedTrustError(e) ? e.code : '';
+  return code === 'DEVICE_QUARANTINED' ? 'quarantined' : code === 'DEVICE_DECOMMISSIONED' ? 'decommissioned' : code === 'CERT_EXPIRED' ? 'expired' : 'revoked';
 }
 
 /**
@@ -55,6 +63,13 @@ export class EmbeddedBroker implements DeviceBroker {
   readonly #opts: EmbeddedBrokerOptions;
   readonly #byClient = new WeakMap<Client, Connection>();
   readonly #byDevice = new Map<string, Set<Connection>>();
+  /**
+   * Counts the cuts live revocation asked for (`disconnect`, `devicesWithCert`). A connection
+   * whose authentication overlapped one is checked again once it is registered (`#ready`): the
+   * cut could not find it while its checks ran, and it must not outlive a quarantine or
+   * revocation made then.
+   */
+  #cuts = 0;
   #aedes: Aedes | undefined;
   #server: Server | undefined;
   #port = 0;
@@ -124,6 +139,7 @@ export class EmbeddedBroker implements DeviceBroker {
   }
 
   disconnect(deviceId: string, reason: DisconnectReason): number {
+    this.#cuts++;
     const set = this.#byDevice.get(deviceId);
     if (!set) return 0;
     for (const c of set) {
@@ -135,6 +151,7 @@ export class EmbeddedBroker implements DeviceBroker {
 
   /** Devices connected with a given certificate serial (revocation targets a certificate). */
   devicesWithCert(serial: string): string[] {
+    this.#cuts++;
     const out: string[] = [];
     for (const [id, set] of this.#byDevice) for (const c of set) if (c.session.certSerial === serial) out.push(id);
     return out;
@@ -150,6 +167,7 @@ export class EmbeddedBroker implements DeviceBroker {
   async #authenticate(client: Client, done: (error: AuthenticateError | null, success: boolean | null) => void): Promise<void> {
     const o = this.#opts;
     const socket = client.conn as TLSSocket;
+    const cutsAtAuth = this.#cuts;
     try {
       const der = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().raw : undefined;
       const session = await o.authenticator.authenticate(der, { transport: 'mqtt', remoteAddress: socket.remoteAddress ?? null });
@@ -161,7 +179,7 @@ export class EmbeddedBroker implements DeviceBroker {
         await o.audit.append({ actor: `device:${session.deviceId}`, action: 'gateway.connect', target: `device:${session.deviceId}`, tenantId: session.tenantId, outcome: 'denied', details: { code: 'CLIENT_ID_MISMATCH', transport: 'mqtt' } });
         return done(Object.assign(new Error('client id must be the device id'), { returnCode: 2 as const }), false);
       }
-      this.#byClient.set(client, { session, client, connectionId: undefined, endReason: 'client-closed' });
+      this.#byClient.set(client, { session, client, connectionId: undefined, endReason: 'client-closed', cutsAtAuth });
       done(null, true);
     } catch (e) {
       const code = isMedTrustError(e) ? e.code : 'INTERNAL';
@@ -181,6 +199,20 @@ export class EmbeddedBroker implements DeviceBroker {
     if (!set) this.#byDevice.set(session.deviceId, (set = new Set()));
     set.add(conn);
     o.metrics.connected.set(this.#byDevice.size);
+    if (this.#cuts !== conn.cutsAtAuth) {
+      // Registered now, so later cuts find it; one made while its checks ran is caught here.
+      try {
+        const socket = client.conn as TLSSocket;
+        await o.authenticator.authenticate(socket.getPeerCertificate().raw, { transport: 'mqtt', remoteAddress: socket.remoteAddress ?? null });
+      } catch (e) {
+        conn.endReason = reasonOf(e);
+        const code = isMedTrustError(e) ? e.code : 'INTERNAL';
+        o.metrics.authFailures.inc({ transport: 'mqtt', code });
+        await o.audit.append({ actor: `device:${session.deviceId}`, action: 'gateway.connect', target: `device:${session.deviceId}`, tenantId: session.tenantId, outcome: 'denied', details: { code, transport: 'mqtt', certSerial: session.certSerial } }).catch(() => undefined);
+        client.close();
+        return;
+      }
+    }
     try {
       conn.connectionId = await o.presence.connected({ deviceId: session.deviceId, tenantId: session.tenantId, transport: 'mqtt', certSerial: session.certSerial, remoteAddress: (client.conn as TLSSocket).remoteAddress ?? null });
       await o.devices.activate(session.deviceId, `device:${session.deviceId}`);
