@@ -66,7 +66,7 @@ const DEVICE_PARAM = '\u0000device id\u0000';
  * platform's most frequent read (every device on every (re)connect and HTTPS poll), and building
  * the query through the query builder cost more than running it. Only the device's unfinished
  * campaign rows (an index on device_id) with its model and its site's time zone (primary keys);
- * the campaigns themselves come from `OpenCampaigns`. `DEVICE_PARAM` marks where the device id goes.
+ * the campaigns themselves come from `#openCampaigns`. `DEVICE_PARAM` marks where the device id goes.
  */
 function deviceCampaignsQuery(db: Kysely<Database>) {
   return db.selectFrom('campaign_device').innerJoin('device', 'device.id', 'campaign_device.device_id').leftJoin('tenant', 'tenant.id', 'campaign_device.site_id')
