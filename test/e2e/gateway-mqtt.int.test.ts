@@ -213,8 +213,9 @@ for (const dialect of TEST_DIALECTS) {
         release();
         const closed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
         assert.ok(closed, 'the connection is closed once registered, not kept');
+        // The re-check's refusal names the certificate (a reconnect mosquitto_sub may try is refused at CONNECT).
         const denied = (await audits('gateway.connect')).filter((a) => a.outcome === 'denied').map((a) => JSON.parse(a.details) as { code: string; certSerial?: string });
-        assert.deepEqual(denied.at(-1), { code: 'DEVICE_QUARANTINED', transport: 'mqtt', certSerial: devW.serial });
+        assert.ok(denied.some((d) => d.certSerial === devW.serial && d.code === 'DEVICE_QUARANTINED'), JSON.stringify(denied));
       } finally {
         admitW = undefined;
         sub.kill();
