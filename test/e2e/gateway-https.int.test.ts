@@ -11,6 +11,7 @@ import { migrateToLatest } from '../../packages/server/src/db/index.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../../packages/server/src/db/testing.ts';
 import { LocalEventBus } from '../../packages/server/src/events/index.ts';
 import { DeviceGateway, deviceHttpsRoutes } from '../../packages/server/src/gateway/index.ts';
+import { AdmissionGate } from '../../packages/server/src/gateway/testing/admission-gate.ts';
 import { createOpensslTestPki, type OpensslTestPki, type TestDeviceCert } from '../../packages/server/src/gateway/testing/openssl-test-pki.ts';
 import { TableCertificateStore, TableDeviceDirectory } from '../../packages/server/src/gateway/testing/table-identity.ts';
 import { buildHttpApp } from '../../packages/server/src/http/index.ts';
@@ -28,8 +29,7 @@ for (const dialect of TEST_DIALECTS) {
     let url: string;
     let dev: TestDeviceCert;
     let events: LocalEventBus;
-    /** Holds dev_hw's admission (after its state was read) until the test lets it go on. */
-    let admitW: { entered: () => void; gate: Promise<void> } | undefined;
+    const admission = new AdmissionGate();
 
     const curl = (body: string, d?: TestDeviceCert): Promise<{ status: number; json: { error?: { code: string }; outcome?: string; results?: Array<{ id: string | null; outcome: string; error?: { code: string } }> } }> => new Promise((resolve, reject) => {
       const args = ['-sS', '--cacert', pki.caBundleFile, '-H', 'content-type: application/json', '--data-binary', body, '-w', '\n%{http_code}', `${url}/device/v1/messages`];
@@ -50,13 +50,6 @@ for (const dialect of TEST_DIALECTS) {
       const metrics = new Registry();
       const logger = createLogger({ level: 'silent' });
       events = new LocalEventBus();
-      const admission = {
-        admitConnect: async (c: { deviceId: string }): Promise<void> => {
-          if (c.deviceId !== 'dev_hw' || !admitW) return;
-          admitW.entered();
-          await admitW.gate;
-        },
-      };
       gw = await DeviceGateway.start({ db: t.db, audit, events, logger, metrics, node: 'n1', certificates: new TableCertificateStore(t.db), devices: new TableDeviceDirectory(t.db), mqtt: undefined, admission });
       // As the :8443 listener does: client certificates requested, checked by the route.
       app = await buildHttpApp({
@@ -84,22 +77,19 @@ for (const dialect of TEST_DIALECTS) {
 
     it('refuses a device quarantined while its connection was being authenticated, and stores nothing', async () => {
       const devW = await pki.enrolDevice({ deviceId: 'dev_hw', tenantId: 'ten_h1', state: 'active' });
-      let release!: () => void;
-      let entered!: () => void;
-      const admitting = new Promise<void>((r) => (entered = r));
-      admitW = { entered, gate: new Promise<void>((r) => (release = r)) };
+      const held = admission.hold('dev_hw');
       try {
         const posted = curl(JSON.stringify(vitals('hw-1')), devW);
         // Its state was read (active); the quarantine lands and its cut finds no connection yet.
-        await admitting;
+        await held.entered;
         await t.db.updateTable('device').set({ state: 'quarantined' }).where('id', '=', 'dev_hw').execute();
         await events.publish({ kind: 'device.state-changed', deviceId: 'dev_hw', from: 'active', to: 'quarantined' });
-        release();
+        held.release();
         const r = await posted;
         assert.deepEqual([r.status, r.json.error?.code], [403, 'DEVICE_QUARANTINED']);
         assert.equal((await t.db.selectFrom('telemetry_message').select('seq').where('device_id', '=', 'dev_hw').execute()).length, 0);
       } finally {
-        admitW = undefined;
+        held.release();
       }
     });
 

@@ -10,6 +10,7 @@ import { migrateToLatest } from '../../packages/server/src/db/index.ts';
 import { createTestDatabase, TEST_DIALECTS, type TestDatabase } from '../../packages/server/src/db/testing.ts';
 import { DbEventBus } from '../../packages/server/src/events/index.ts';
 import { DeviceGateway } from '../../packages/server/src/gateway/index.ts';
+import { AdmissionGate } from '../../packages/server/src/gateway/testing/admission-gate.ts';
 import { createOpensslTestPki, type OpensslTestPki, type TestDeviceCert } from '../../packages/server/src/gateway/testing/openssl-test-pki.ts';
 import { TableCertificateStore, TableDeviceDirectory } from '../../packages/server/src/gateway/testing/table-identity.ts';
 import { createLogger } from '../../packages/server/src/logging/index.ts';
@@ -34,8 +35,7 @@ for (const dialect of TEST_DIALECTS) {
     let devA: TestDeviceCert;
     let devB: TestDeviceCert;
     const results: string[] = [];
-    /** Holds dev_w's admission (after its state was read) until the test lets it go on. */
-    let admitW: { entered: () => void; gate: Promise<void> } | undefined;
+    const admission = new AdmissionGate();
     const tls = (d: TestDeviceCert, clientId = d.deviceId): string[] => ['-h', '127.0.0.1', '-p', String(port), '--cafile', pki.caBundleFile, '--cert', d.certFile, '--key', d.keyFile, '-i', clientId, '-V', 'mqttv311'];
     const pub = (d: TestDeviceCert, topic: string, msg: string, clientId?: string): Promise<Run> => run('mosquitto_pub', [...tls(d, clientId), '-q', '1', '-t', topic, '-m', msg]);
     const countStored = async (deviceId: string): Promise<number> => (await t.db.selectFrom('telemetry_message').select('seq').where('device_id', '=', deviceId).execute()).length;
@@ -57,13 +57,7 @@ for (const dialect of TEST_DIALECTS) {
         onCommandResult: async (session) => {
           results.push(session.deviceId);
         },
-        admission: {
-          admitConnect: async (c) => {
-            if (c.deviceId !== 'dev_w' || !admitW) return;
-            admitW.entered();
-            await admitW.gate;
-          },
-        },
+        admission,
       });
       port = gw.broker!.port;
     });
@@ -198,26 +192,23 @@ for (const dialect of TEST_DIALECTS) {
 
     it('closes a connection whose device was quarantined while it was being admitted', async () => {
       const devW = await pki.enrolDevice({ deviceId: 'dev_w', tenantId: 'ten_h1', state: 'active' });
-      let release!: () => void;
-      let entered!: () => void;
-      const admitting = new Promise<void>((r) => (entered = r));
-      admitW = { entered, gate: new Promise<void>((r) => (release = r)) };
+      const held = admission.hold('dev_w');
       const sub = spawn('mosquitto_sub', [...tls(devW), '-t', 'devices/dev_w/updates/#']);
       const exited = new Promise<void>((r) => sub.on('exit', () => r()));
       try {
         // Its state was read (active); the quarantine lands and its cut finds no connection yet.
-        await admitting;
+        await held.entered;
         await t.db.updateTable('device').set({ state: 'quarantined' }).where('id', '=', 'dev_w').execute();
         await new DbEventBus({ db: t.db }).publish({ kind: 'device.state-changed', deviceId: 'dev_w', from: 'active', to: 'quarantined' });
         await new Promise((r) => setTimeout(r, 700));
-        release();
+        held.release();
         const closed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
         assert.ok(closed, 'the connection is closed once registered, not kept');
         // The re-check's refusal names the certificate (a reconnect mosquitto_sub may try is refused at CONNECT).
         const denied = (await audits('gateway.connect')).filter((a) => a.outcome === 'denied').map((a) => JSON.parse(a.details) as { code: string; certSerial?: string });
         assert.ok(denied.some((d) => d.certSerial === devW.serial && d.code === 'DEVICE_QUARANTINED'), JSON.stringify(denied));
       } finally {
-        admitW = undefined;
+        held.release();
         sub.kill();
       }
     });
